@@ -1,0 +1,61 @@
+"""Time per cell with repro loaded and ``%seed`` on, against the same shell without it.
+
+Runs in one process: an in-process IPython shell with random, numpy and torch
+imported executes the same trivial cell many times, alternating blocks with and
+without the extension, and prints the medians and the difference.
+
+    python benchmarks/cell_overhead.py [--cells 2000] [--rounds 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import time
+
+
+def time_cells(shell, source: str, n: int) -> list[float]:
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        shell.run_cell(source, store_history=True)
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", type=int, default=2000, help="cells per block")
+    parser.add_argument("--rounds", type=int, default=7, help="blocks with and without repro")
+    args = parser.parse_args()
+
+    from IPython.testing.globalipapp import start_ipython
+
+    shell = start_ipython()
+    libraries = ["random", "numpy"] + (["torch"] if importlib.util.find_spec("torch") else [])
+    shell.run_cell("\n".join(f"import {name}" for name in libraries))
+    shell.run_cell("import numpy.random")
+    source = "x = 1"
+
+    without: list[float] = []
+    with_repro: list[float] = []
+    time_cells(shell, source, args.cells)  # warm up
+    for _ in range(args.rounds):
+        without += time_cells(shell, source, args.cells)
+        shell.run_cell("%load_ext repro")
+        shell.run_cell("%seed 42")
+        time_cells(shell, source, 50)
+        with_repro += time_cells(shell, source, args.cells)
+        shell.run_cell("%unload_ext repro")
+
+    base = statistics.median(without) * 1e6
+    loaded = statistics.median(with_repro) * 1e6
+    print(f"libraries loaded: {', '.join(libraries)}; {args.rounds} x {args.cells} cells each way")
+    print(f"median per cell without repro:          {base:8.1f} us")
+    print(f"median per cell with repro + %seed:     {loaded:8.1f} us")
+    print(f"added per cell (target <= 50 us):       {loaded - base:8.1f} us")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Random backends: one small adapter per library that keeps a global generator.
+
+A backend is any object with the attributes and methods of :class:`Backend`.
+Backends are found through the ``repro.backends`` entry-point group; repro's
+own register there too. A third-party package adds one with::
+
+    [project.entry-points."repro.backends"]
+    mylib = "mylib_repro:MyLibBackend"
+
+The entry point may name a class (instantiated with no arguments) or an
+instance. A backend module must import nothing heavy at module level: its
+library is reached through ``sys.modules`` only once the user has imported it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import warnings
+import zlib
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Callable
+
+ENTRY_POINT_GROUP = "repro.backends"
+
+Restore = Callable[[], None]
+
+
+def _nothing_to_restore() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class DeterministicOptions:
+    """Settings of one ``%%deterministic`` cell."""
+
+    warn_only: bool = False
+    threads: int | None = None
+
+
+class Backend:
+    """Base class and protocol of a random backend.
+
+    ``name`` is how the backend appears in records and reports; ``module`` is
+    the module whose presence in ``sys.modules`` means the library is loaded.
+    """
+
+    name: str = ""
+    module: str = ""
+
+    def loaded(self) -> ModuleType | None:
+        """The library's module if the user has imported it, else None."""
+        return sys.modules.get(self.module)
+
+    def seed(self, seed: int) -> None:
+        """Seed the library's global generator(s) with *seed* (0 <= seed < 2**32)."""
+        raise NotImplementedError
+
+    def state(self) -> bytes:
+        """The generator state as bytes: equal states give equal bytes.
+
+        Called twice per cell, so keep it cheap; repro hashes it into the
+        short digest that records show.
+        """
+        raise NotImplementedError
+
+    def patch(self, entropy: Callable[[int], int]) -> Restore | None:
+        """Make generators created without a seed draw their seed from *entropy*.
+
+        *entropy(bits)* returns that many bits derived from the cell seed and a
+        per-cell counter. Return a callable that undoes the patch, or None.
+        """
+        return None
+
+    def deterministic(self, options: DeterministicOptions) -> Restore:
+        """Switch the library's deterministic mode on; return what restores it."""
+        return _nothing_to_restore
+
+
+def digest_state(state: bytes) -> str:
+    """The short digest of a state that records show: CRC-32 as 8 hex digits."""
+    return f"{zlib.crc32(state):08x}"
+
+
+def read_memory(address: int, size: int) -> bytes:
+    """A copy of *size* bytes at *address*: a generator's state struct, read in well under 1 µs."""
+    return ctypes.string_at(address, size)
+
+
+def load_backends() -> list[Backend]:
+    """Every backend registered in the entry-point group, sorted by name.
+
+    A plugin that fails to load costs one warning, never an exception.
+    """
+    backends: dict[str, Backend] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in backends:
+            continue
+        try:
+            obj = ep.load()
+            backend = obj() if isinstance(obj, type) else obj
+            if not (backend.name and backend.module):
+                raise TypeError("backend has no name or module")
+        except Exception as exc:  # a broken third-party plugin must not break the kernel
+            warnings.warn(
+                f"repro: random backend {ep.name!r} ({ep.value}) failed to load: {exc}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            continue
+        backends[backend.name] = backend
+    return [backends[name] for name in sorted(backends)]

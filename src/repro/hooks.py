@@ -1,0 +1,127 @@
+"""The per-cell recorder: re-seeds before each cell and fingerprints generators.
+
+Registered on IPython's ``pre_run_cell`` and ``post_run_cell`` events. The
+events nest when a cell magic runs its body as a cell (pre, pre, post, post):
+only the outermost pair counts. The cell that runs ``%load_ext repro`` gets a
+post without a pre. A failure here is reported as one line on stderr; an
+event callback that raised would print a traceback into the user's output.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from repro.backends import digest_state
+from repro.record import make_payload
+from repro.seeding import source_digest
+
+if TYPE_CHECKING:
+    from repro.extension import Repro
+
+#: Records kept for ``%repro log``; older ones are dropped.
+MAX_RECORDS = 10_000
+
+
+@dataclass
+class _Frame:
+    seed: int | None
+    seed_mode: str
+    source_digest: str
+    cell_id: str | None
+    before: dict[str, bytes | None] = field(default_factory=dict)  # generator states
+
+
+class CellRecorder:
+    def __init__(self, repro: Repro) -> None:
+        self._repro = repro
+        self._stack: list[_Frame | None] = []
+        self.records: deque[dict] = deque(maxlen=MAX_RECORDS)  # payload dicts
+
+    @property
+    def current_frame(self) -> _Frame | None:
+        return self._stack[0] if self._stack else None
+
+    def pre_run_cell(self, info) -> None:
+        if self._stack:
+            self._stack.append(None)  # a body run by a cell magic: part of the outer cell
+            return
+        try:
+            repro = self._repro
+            digest = source_digest(info.raw_cell or "")
+            seed, before = repro.start_cell(digest)
+            frame = _Frame(
+                seed=seed,
+                seed_mode=repro.state.mode,
+                source_digest=digest,
+                cell_id=getattr(info, "cell_id", None),
+                before=before,
+            )
+        except Exception as exc:  # never a traceback in the user's output
+            self._repro.warn(f"fingerprinting failed before the cell: {exc!r}")
+            frame = None
+        self._stack.append(frame)
+
+    def post_run_cell(self, result) -> None:
+        if self._stack:
+            frame = self._stack.pop()
+            if self._stack:
+                return
+            if frame is None:
+                return
+        else:  # the cell that loaded repro
+            info = getattr(result, "info", None)
+            frame = _Frame(
+                seed=None,
+                seed_mode=self._repro.state.mode,
+                source_digest=source_digest(getattr(info, "raw_cell", "") or ""),
+                cell_id=getattr(info, "cell_id", None),
+            )
+        try:
+            before, after = digest_states(frame.before, self._repro.states())
+            payload = make_payload(
+                execution_count=result.execution_count,
+                cell_id=frame.cell_id,
+                source_digest=frame.source_digest,
+                seed=frame.seed,
+                seed_mode=frame.seed_mode,
+                error=not result.success,
+                before=before,
+                after=after,
+            )
+            self.records.append(payload)
+            self._repro.shell.payload_manager.write_payload(payload)
+        except Exception as exc:
+            self._repro.warn(f"fingerprinting failed after the cell: {exc!r}")
+
+    def reseeded(self, seed: int, mode: str, states: dict[str, bytes]) -> None:
+        """``%seed`` ran inside the cell: the cell's generators start over from here."""
+        frame = self.current_frame
+        if frame is not None:
+            frame.seed, frame.seed_mode, frame.before = seed, mode, states
+
+    def backend_imported(self, name: str, state: bytes | None) -> None:
+        """A backend was imported during the running cell: its state now is its 'before'."""
+        frame = self.current_frame
+        if frame is not None and name not in frame.before and self._repro.state.current is not None:
+            frame.before[name] = state
+
+
+def digest_states(
+    before: dict[str, bytes | None], after: dict[str, bytes]
+) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Digests of the states around a cell; an unchanged state is hashed once."""
+    before_digests: dict[str, str | None] = {}
+    after_digests: dict[str, str] = {}
+    for name, state_after in after.items():
+        digest_after = after_digests[name] = digest_state(state_after)
+        state_before = before.get(name)
+        if state_before is None:
+            before_digests[name] = None
+        else:
+            before_digests[name] = digest_after if state_before == state_after else digest_state(state_before)
+    return before_digests, after_digests
+
+

@@ -1,0 +1,169 @@
+"""``%seed``, ``%%deterministic`` and ``%repro``: thin layers over :mod:`repro.extension`."""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from repro.backends import DeterministicOptions
+from repro.record import CellRecord
+from repro.seeding import DEFAULT_BASE_SEED, check_seed, derive_cell_seed
+
+
+def _seed_arg(text: str | None, what: str = "seed") -> int | None:
+    if text is None:
+        return None
+    try:
+        return check_seed(text)
+    except ValueError as exc:
+        raise UsageError(f"{what}: {exc}") from None
+
+
+@magics_class
+class ReproMagics(Magics):
+    def __init__(self, shell, repro) -> None:
+        super().__init__(shell)
+        self._repro = repro
+
+    @magic_arguments()
+    @argument("seed", nargs="?", help="Session seed, 0 <= N < 2**32.")
+    @argument("--off", action="store_true", help="Stop re-seeding and undo repro's patches.")
+    @argument("--once", action="store_true", help="Seed now, without re-seeding before each cell.")
+    @line_magic
+    def seed(self, line: str = ""):
+        """Seed every random backend, and re-seed before each cell.
+
+        ``%seed N`` seeds every loaded library with N now and, before every
+        later cell, with a seed derived from N and that cell's source.
+        ``%seed`` alone shows the state.
+        """
+        args = parse_argstring(self.seed, line)
+        repro = self._repro
+        if args.off:
+            if args.seed is not None or args.once:
+                raise UsageError("%seed --off takes no seed and no --once")
+            repro.deactivate()
+            print("repro: seeding off")
+            return
+        seed = _seed_arg(args.seed)
+        if seed is None:
+            if args.once:
+                raise UsageError("%seed --once needs a seed, e.g. %seed 42 --once")
+            print(describe_state(repro))
+            return
+        repro.activate(seed, mode="once" if args.once else "per-cell")
+        warning = repro.hash_seed_warning()
+        if warning:
+            print(warning, file=sys.stderr)
+
+    @magic_arguments()
+    @argument("--seed", dest="seed", help="Seed the cell with N instead of the derived seed.")
+    @argument("--warn-only", action="store_true", help="Warn about non-deterministic operations instead of raising.")
+    @argument("--threads", type=int, help="Pin torch and BLAS thread counts to K for the cell.")
+    @cell_magic
+    def deterministic(self, line: str, cell: str):
+        """Run the cell seeded, with every loaded framework's deterministic mode on.
+
+        Everything is restored afterwards, also when the cell raises or is interrupted.
+        """
+        args = parse_argstring(self.deterministic, line)
+        if args.threads is not None and args.threads < 1:
+            raise UsageError(f"--threads must be at least 1, got {args.threads}")
+        repro = self._repro
+        seed = _seed_arg(args.seed, "--seed")
+        if seed is None:
+            seed = repro.state.current if repro.state.mode == "per-cell" else None
+        if seed is None:
+            seed = derive_cell_seed(DEFAULT_BASE_SEED, cell)
+        options = DeterministicOptions(warn_only=args.warn_only, threads=args.threads)
+        with repro.deterministic(seed, options):
+            return run_body(self.shell, cell)
+
+    @magic_arguments()
+    @argument("command", choices=["log"], help="log: the per-cell records of this session.")
+    @argument("--json", action="store_true", help="Print the records as JSON.")
+    @line_magic
+    def repro(self, line: str = ""):
+        """Inspect repro's records: ``%repro log [--json]``."""
+        args = parse_argstring(self.repro, line)
+        payloads = list(self._repro.recorder.records)
+        if args.json:
+            print(json.dumps(payloads, indent=1))
+        else:
+            print(format_log([CellRecord.from_payload(p) for p in payloads]))
+
+
+def run_body(shell, cell: str):
+    """Execute a cell magic's body in the user namespace; return its last expression's value.
+
+    Exceptions propagate, so the cell fails as a plain cell would.
+    """
+    tree = shell.transform_ast(shell.compile.ast_parse(shell.transform_cell(cell)))
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body.pop().value)
+    namespace = shell.user_ns
+    exec(shell.compile(tree, "<deterministic>", "exec"), namespace)
+    if last is not None:
+        return eval(shell.compile(last, "<deterministic>", "eval"), namespace)
+    return None
+
+
+def unregister_magics(shell) -> None:
+    """Remove repro's magics from *shell* (IPython has no API for it)."""
+    manager = shell.magics_manager
+    for kind, names in (("line", ("seed", "repro")), ("cell", ("deterministic",))):
+        table = manager.magics[kind]
+        for name in names:
+            func = table.get(name)
+            if isinstance(getattr(func, "__self__", None), ReproMagics):
+                del table[name]
+    manager.registry.pop(ReproMagics.__name__, None)
+
+
+def describe_state(repro) -> str:
+    """One paragraph saying what is seeded and how."""
+    state = repro.state
+    if state.mode == "off":
+        head = "repro: seeding off (run %seed N to switch it on)"
+    elif state.mode == "once":
+        head = f"repro: seeded once with {state.base}; no re-seeding before cells"
+    else:
+        head = f"repro: seed {state.base}, re-seeding before every cell from the seed and the cell's source"
+    loaded = {b.name for b in repro.loaded_backends()}
+    names = ", ".join(f"{b.name}{'' if b.name in loaded else ' (not imported)'}" for b in repro.backends)
+    from repro.extension import hash_seed_fixed
+
+    hash_seed = "fixed" if hash_seed_fixed() else "not fixed"
+    return f"{head}\nbackends: {names}\nPYTHONHASHSEED: {hash_seed}"
+
+
+def format_log(records: list[CellRecord]) -> str:
+    """The records as a text table: one row per cell, one column per backend.
+
+    A backend cell shows the state digest after the cell, with ``*`` when the
+    cell drew from that generator.
+    """
+    if not records:
+        return "repro: no cells recorded yet"
+    names = sorted({name for r in records for name in r.backends})
+    header = ["cell", "seed", "mode", *names]
+    rows = [header]
+    for r in records:
+        row = ["-" if r.execution_count is None else str(r.execution_count), "-" if r.seed is None else str(r.seed), r.seed_mode]
+        for name in names:
+            state = r.backends.get(name)
+            if state is None or state.after is None:
+                row.append("")
+            else:
+                row.append(state.after + (" *" if state.consumed else ""))
+        rows.append(row)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.append("* the cell drew random numbers from this generator")
+    return "\n".join(lines)

@@ -1,0 +1,151 @@
+"""The cell record: what the kernel side reports about one executed cell.
+
+This module is the only one that both sides of repro import. The kernel side
+builds a :class:`CellRecord` after each cell and attaches it to the cell's
+``execute_reply`` as a payload; the notebook side reads it back from the reply
+with :func:`record_from_payloads`. It imports nothing beyond the standard
+library.
+
+Payload schema, version 1 (one JSON object in the reply's ``payload`` list)::
+
+    {
+      "source": "repro",            # marks the payload as ours
+      "version": 1,                 # bumped on any incompatible change
+      "execution_count": 3,         # the kernel's count for this cell, or null
+      "cell_id": "a1b2c3",          # the cell id the client sent, or null
+      "source_digest": "9f86d081",  # digest of the normalised cell source
+      "seed": 1234567890,           # seed applied before the cell, or null
+      "seed_mode": "per-cell",      # "off" | "per-cell" | "once"
+      "error": false,               # the cell raised
+      "backends": {                 # one entry per random backend loaded
+        "numpy": {"before": "1a2b3c4d", "after": "5e6f7a8b", "consumed": true}
+      }
+    }
+
+``before`` is the digest of the backend's generator state when the cell
+started (after seeding); it is null when the backend was imported during the
+cell while no seed was in force, or for a cell that started before repro was
+loaded. ``consumed`` is null when ``before`` is. Clients must ignore keys they
+do not know; removing or changing the meaning of a key bumps ``version``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+PAYLOAD_SOURCE = "repro"
+SCHEMA_VERSION = 1
+SEED_MODES = ("off", "per-cell", "once")
+
+
+@dataclass(frozen=True)
+class BackendState:
+    """Digests of one backend's generator state around one cell."""
+
+    before: str | None
+    after: str | None
+
+    @property
+    def consumed(self) -> bool | None:
+        """Whether the cell drew from this generator (None when unknown)."""
+        if self.before is None or self.after is None:
+            return None
+        return self.before != self.after
+
+
+@dataclass(frozen=True)
+class CellRecord:
+    """What repro knows about one executed cell."""
+
+    execution_count: int | None
+    cell_id: str | None
+    source_digest: str
+    seed: int | None
+    seed_mode: str
+    error: bool
+    backends: Mapping[str, BackendState] = field(default_factory=dict)
+
+    def to_payload(self) -> dict[str, Any]:
+        """The JSON-ready payload dict, schema version 1."""
+        return make_payload(
+            execution_count=self.execution_count,
+            cell_id=self.cell_id,
+            source_digest=self.source_digest,
+            seed=self.seed,
+            seed_mode=self.seed_mode,
+            error=self.error,
+            before={name: s.before for name, s in self.backends.items()},
+            after={name: s.after for name, s in self.backends.items()},
+        )
+
+    @classmethod
+    def from_payload(cls, data: Mapping[str, Any]) -> CellRecord:
+        """Parse a payload dict; raise ValueError if it is not a version-1 repro record."""
+        if data.get("source") != PAYLOAD_SOURCE:
+            raise ValueError("not a repro payload")
+        if data.get("version") != SCHEMA_VERSION:
+            raise ValueError(f"unsupported repro payload version {data.get('version')!r}")
+        try:
+            backends = {
+                str(name): BackendState(before=s.get("before"), after=s.get("after"))
+                for name, s in data.get("backends", {}).items()
+            }
+            return cls(
+                execution_count=data.get("execution_count"),
+                cell_id=data.get("cell_id"),
+                source_digest=str(data["source_digest"]),
+                seed=data.get("seed"),
+                seed_mode=str(data.get("seed_mode", "off")),
+                error=bool(data.get("error", False)),
+                backends=backends,
+            )
+        except (KeyError, AttributeError, TypeError) as exc:
+            raise ValueError(f"malformed repro payload: {exc}") from None
+
+
+def make_payload(
+    *,
+    execution_count: int | None,
+    cell_id: str | None,
+    source_digest: str,
+    seed: int | None,
+    seed_mode: str,
+    error: bool,
+    before: Mapping[str, str | None],
+    after: Mapping[str, str | None],
+) -> dict[str, Any]:
+    """Build the version-1 payload dict directly (the kernel's per-cell hot path).
+
+    *after* names the backends loaded at the end of the cell; *before* may lack some.
+    """
+    backends = {}
+    for name, digest_after in after.items():
+        digest_before = before.get(name)
+        backends[name] = {
+            "before": digest_before,
+            "after": digest_after,
+            "consumed": None if digest_before is None or digest_after is None else digest_before != digest_after,
+        }
+    return {
+        "source": PAYLOAD_SOURCE,
+        "version": SCHEMA_VERSION,
+        "execution_count": execution_count,
+        "cell_id": cell_id,
+        "source_digest": source_digest,
+        "seed": seed,
+        "seed_mode": seed_mode,
+        "error": error,
+        "backends": backends,
+    }
+
+
+def record_from_payloads(payloads: Iterable[Mapping[str, Any]] | None) -> CellRecord | None:
+    """Find and parse repro's record among an execute reply's payloads, if any."""
+    for data in payloads or ():
+        if isinstance(data, Mapping) and data.get("source") == PAYLOAD_SOURCE:
+            try:
+                return CellRecord.from_payload(data)
+            except ValueError:
+                return None
+    return None

@@ -1,0 +1,92 @@
+"""Seed derivation and the session's seeding state.
+
+Every seed repro hands to a library is an integer in ``[0, 2**32)``: the
+widest range that every supported library accepts (NumPy's legacy generator
+refuses anything larger), so the same value reaches each library unchanged.
+Seeds for cells are derived from the session seed and the cell's normalised
+source with BLAKE2b, never with Python's ``hash()``, whose value for strings
+changes from one process to the next.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+SEED_LIMIT = 2**32
+#: Session seed used by ``%%deterministic`` when ``%seed`` is off.
+DEFAULT_BASE_SEED = 0
+
+
+def check_seed(value: object) -> int:
+    """Return *value* as a seed, or raise ValueError saying what is wrong with it."""
+    text = str(value).strip()
+    try:
+        seed = int(text, 10)
+    except ValueError:
+        raise ValueError(f"seed must be an integer, got {text!r}") from None
+    if not 0 <= seed < SEED_LIMIT:
+        raise ValueError(f"seed must be between 0 and {SEED_LIMIT - 1}, got {seed}")
+    return seed
+
+
+def normalize_source(source: str) -> str:
+    """Cell source as it is hashed: line endings unified, trailing blanks dropped."""
+    lines = [line.rstrip() for line in source.splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    while lines and not lines[0]:
+        lines.pop(0)
+    return "\n".join(lines)
+
+
+def _digest(*parts: object, size: int) -> bytes:
+    text = "\x1f".join(str(part) for part in parts)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=size).digest()
+
+
+def source_digest(source: str) -> str:
+    """Short stable digest of a cell's normalised source (16 hex digits)."""
+    return _digest(normalize_source(source), size=8).hex()
+
+
+def derive_seed(base_seed: int, *parts: object) -> int:
+    """A seed in ``[0, 2**32)`` derived from *base_seed* and *parts* by a stable hash."""
+    return int.from_bytes(_digest(base_seed, *parts, size=4), "big")
+
+
+def derive_cell_seed(base_seed: int, source: str) -> int:
+    """The seed a cell with this source gets under session seed *base_seed*."""
+    return derive_seed(base_seed, "cell", source_digest(source))
+
+
+def derive_bits(seed: int, counter: int, bits: int) -> int:
+    """*bits* bits of entropy derived from a cell seed and a per-cell call counter."""
+    size = max(1, (bits + 7) // 8)
+    value = int.from_bytes(_digest(seed, "entropy", counter, size=size), "big")
+    return value >> (size * 8 - bits) if bits else 0
+
+
+@dataclass
+class SeedState:
+    """What ``%seed`` has switched on, and the seed in force for the running cell."""
+
+    mode: str = "off"  # "off" | "per-cell" | "once"
+    base: int | None = None  # the N of %seed N
+    current: int | None = None  # seed in force now (None: leave generators alone)
+    draws: int = 0  # unseeded generators created in this cell
+
+    def start_cell(self, digest: str) -> int | None:
+        """Enter a new cell, given its :func:`source_digest`: return the seed to apply, or None."""
+        self.draws = 0
+        if self.mode == "per-cell" and self.base is not None:
+            self.current = derive_seed(self.base, "cell", digest)
+            return self.current
+        if self.mode == "off":
+            self.current = None
+        return None
+
+    def next_entropy(self, bits: int) -> int:
+        """Entropy for a generator created without a seed: from the cell seed and a counter."""
+        self.draws += 1
+        return derive_bits(self.current or 0, self.draws, bits)
