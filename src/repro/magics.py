@@ -123,7 +123,9 @@ def unregister_magics(shell) -> None:
             func = table.get(name)
             if isinstance(getattr(func, "__self__", None), ReproMagics):
                 del table[name]
-    manager.registry.pop(ReproMagics.__name__, None)
+    instance = manager.registry.pop(ReproMagics.__name__, None)
+    if instance in shell.configurables:
+        shell.configurables.remove(instance)
 
 
 def describe_state(repro) -> str:

@@ -1,0 +1,47 @@
+"""An in-process IPython shell with repro loaded, fresh for every test."""
+
+from __future__ import annotations
+
+import pytest
+from IPython.testing.globalipapp import start_ipython
+
+
+@pytest.fixture(scope="session")
+def _shell():
+    return start_ipython()
+
+
+class Shell:
+    """Runs cells and captures what the user would see."""
+
+    def __init__(self, ip, capsys):
+        self.ip = ip
+        self._capsys = capsys
+
+    def run(self, source: str):
+        self._capsys.readouterr()
+        result = self.ip.run_cell(source, store_history=True)
+        out, err = self._capsys.readouterr()
+        return result, out, err
+
+    def out(self, source: str) -> str:
+        result, out, err = self.run(source)
+        assert result.success, err or out
+        return out
+
+    @property
+    def repro(self):
+        from repro.extension import active
+
+        return active(self.ip)
+
+
+@pytest.fixture
+def shell(_shell, capsys):
+    ip = _shell
+    sh = Shell(ip, capsys)
+    sh.run("import random\nimport numpy as np\nimport numpy.random")
+    sh.run("%load_ext repro")
+    yield sh
+    sh.run("%unload_ext repro")
+    capsys.readouterr()

@@ -1,0 +1,91 @@
+"""Per-cell fingerprints: the recorder, %repro log and the payload."""
+
+from __future__ import annotations
+
+import json
+
+from repro.backends import Backend
+from repro.record import record_from_payloads
+
+
+def _records(shell):
+    return json.loads(shell.out("%repro log --json"))
+
+
+def test_each_cell_gets_one_record_with_seed_and_consumption(shell):
+    shell.out("%seed 9")
+    shell.out("y = np.random.rand()")
+    shell.out("z = 1")
+    records = _records(shell)
+    draw, quiet = records[-2], records[-1]  # the log cell's own record comes after it prints
+    assert draw["seed"] is not None and draw["seed_mode"] == "per-cell"
+    assert draw["backends"]["numpy"]["consumed"] is True
+    assert draw["backends"]["random"]["consumed"] is False
+    assert quiet["backends"]["numpy"]["consumed"] is False
+    assert draw["seed"] != quiet["seed"]
+
+
+def test_the_record_travels_as_a_payload(shell):
+    shell.out("%seed 9")
+    shell.out("y = np.random.rand()")
+    record = record_from_payloads(shell.ip.payload_manager.read_payload())
+    assert record is not None
+    assert record.backends["numpy"].consumed is True
+    assert record.source_digest == _records(shell)[-1]["source_digest"]
+
+
+def test_the_load_cell_gets_a_record_without_before_states(_shell, capsys):
+    ip = _shell
+    ip.run_cell("import numpy.random")
+    ip.run_cell("%load_ext repro")
+    ip.run_cell("%repro log --json")
+    records = json.loads(capsys.readouterr().out)
+    assert records[0]["backends"]["numpy"]["before"] is None
+    assert records[0]["backends"]["numpy"]["consumed"] is None
+    ip.run_cell("%unload_ext repro")
+
+
+def test_a_cell_magic_running_its_body_gives_one_record(shell):
+    count = len(_records(shell))
+    shell.out("%%capture captured\nprint(np.random.rand())")
+    records = _records(shell)
+    assert len(records) == count + 2  # the first log cell, then the %%capture cell
+    assert records[-1]["backends"]["numpy"]["consumed"] is True
+
+
+def test_a_cell_that_raises_is_recorded_as_an_error(shell):
+    shell.run("1 / 0")
+    records = _records(shell)
+    assert records[-1]["error"] is True
+    assert records[-2]["error"] is False
+
+
+def test_log_table(shell):
+    shell.out("%seed 9")
+    shell.out("y = np.random.rand()")
+    out = shell.out("%repro log")
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["cell", "seed", "mode"]
+    assert any("*" in line and "per-cell" in line for line in lines[1:-1])
+    assert "drew random numbers" in lines[-1]
+
+
+def test_a_failing_backend_is_one_warning_and_the_cell_still_runs(shell):
+    class Broken(Backend):
+        name = "broken"
+        module = "sys"
+
+        def seed(self, seed):
+            raise RuntimeError("no seed for you")
+
+        def state(self):
+            return b""
+
+    shell.repro.backends.append(Broken())
+    shell.out("%seed 1")
+    result, out, err = shell.run("x = np.random.rand()\nprint('ran')")
+    assert result.success and out.strip() == "ran"
+    assert "Traceback" not in err
+    result, out, err = shell.run("print('again')")
+    assert "broken" not in err  # reported once, then left alone
+    shell.repro.backends.pop()

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import random
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+
+from repro.backends import load_backends
+from repro.backends.numpy import NumpyBackend
+from repro.backends.python_random import PythonRandomBackend, _state_bytes
+
+
+def test_builtin_backends_register_through_the_entry_point_group():
+    names = [b.name for b in load_backends()]
+    assert {"random", "numpy", "torch", "tensorflow", "keras", "cupy"} <= set(names)
+
+
+def test_a_broken_plugin_is_one_warning(tmp_path, monkeypatch):
+    dist = tmp_path / "brokenplugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: brokenplugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[repro.backends]\nbroken = brokenplugin_missing:Backend\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        names = [b.name for b in load_backends()]
+    assert "numpy" in names and "broken" not in names
+    assert len(caught) == 1 and "'broken'" in str(caught[0].message)
+
+
+@pytest.mark.parametrize("backend, draw", [(PythonRandomBackend(), random.random), (NumpyBackend(), np.random.rand)])
+def test_state_changes_with_draws_and_returns_with_the_seed(backend, draw):
+    backend.seed(5)
+    seeded = backend.state()
+    draw()
+    assert backend.state() != seeded
+    backend.seed(5)
+    assert backend.state() == seeded
+    backend.seed(6)
+    assert backend.state() != seeded
+
+
+def test_python_random_fast_state_matches_getstate():
+    backend = PythonRandomBackend()
+    random.seed(3)
+    random.random()
+    assert backend.state() == _state_bytes(random.getstate())
+    random.gauss(0, 1)  # caches a second value in Python
+    assert backend.state().startswith(_state_bytes(random.getstate()))
+    assert backend.state() != _state_bytes(random.getstate())
+
+
+def test_torch_state_follows_the_cpu_generator():
+    torch = pytest.importorskip("torch")
+    from repro.backends.torch import TorchBackend
+
+    backend = TorchBackend()
+    backend.seed(42)
+    seeded = backend.state()
+    assert torch.rand(3, 4)[0, 0].item() == pytest.approx(0.8823, abs=1e-4)
+    assert backend.state() != seeded
+    torch.manual_seed(42)
+    assert backend.state() == seeded
+    assert not torch.cuda.is_initialized()  # seeding never initializes CUDA
+
+
+def test_backends_import_nothing_heavy():
+    import subprocess
+
+    code = textwrap.dedent(
+        """
+        import sys
+        from repro.backends import load_backends
+        load_backends()
+        import repro.extension, repro.magics, repro.hooks
+        print([m for m in ("numpy", "torch", "tensorflow", "cupy", "nbformat", "nbclient") if m in sys.modules])
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
