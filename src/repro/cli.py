@@ -1,12 +1,14 @@
 """The ``repro-nb`` command. ``main(argv) -> int`` so it is testable in-process.
 
 Exit codes: 0 reproduced / success, 1 differs or failed, 2 usage error or bad input.
+Heavy modules (nbclient, nbformat) are imported only by the commands that need them.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from repro import __version__
 
@@ -15,26 +17,320 @@ EXIT_DIFFERS = 1
 EXIT_USAGE = 2
 
 
+class UsageFailure(Exception):
+    """Bad input: reported as one line, exit code 2."""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
+def _seed(text: str) -> int:
+    from repro.seeding import check_seed
+
+    try:
+        return check_seed(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _comparison_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("comparison")
+    group.add_argument("--rtol", type=_non_negative_float, help="relative tolerance for numbers in text outputs")
+    group.add_argument("--atol", type=_non_negative_float, help="absolute tolerance for numbers in text outputs")
+    group.add_argument("--image-tolerance", type=_non_negative_float, metavar="LEVELS",
+                       help="per-channel difference (0-255) under which two pixels count as equal")
+    group.add_argument("--mask", action="append", default=[], metavar="REGEX",
+                       help="mask text matching REGEX before comparing (repeatable)")
+    group.add_argument("--sanitize-with", action="append", default=[], metavar="FILE",
+                       help="an nbval sanitize file of regexes to mask (repeatable)")
+
+
+def _report_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("report")
+    group.add_argument("--format", choices=["text", "json"], default="text", help="report format on stdout")
+    group.add_argument("--junit-xml", metavar="PATH", type=Path, help="also write a JUnit XML report to PATH")
+
+
+def _execution_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("execution")
+    kernel = group.add_mutually_exclusive_group()
+    kernel.add_argument("--kernel", metavar="NAME", help="kernel to run (default: the notebook's kernelspec)")
+    kernel.add_argument("--current-python", action="store_true",
+                        help="run the kernel on the Python that runs repro-nb")
+    group.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="time limit per cell")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="repro-nb",
         description="Make Jupyter notebooks reproducible, and prove that they are.",
-        epilog="In a notebook: %load_ext repro, then %seed 42.",
+        epilog="Exit codes: 0 reproduced, 1 differs or failed, 2 usage error or bad input. "
+        "In a notebook: %%load_ext repro, then %%seed 42.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    verify = commands.add_parser("verify", help="re-execute notebooks and compare with their stored outputs",
+                                 description="Execute each notebook in a fresh kernel and compare every code "
+                                 "cell's new outputs with the stored ones. Never modifies the notebooks.")
+    verify.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
+    verify.add_argument("--seed", type=_seed, metavar="N",
+                        help="switch per-cell seeding on with seed N before the first cell")
+    _execution_options(verify)
+    _comparison_options(verify)
+    _report_options(verify)
+
+    record = commands.add_parser("record", help="execute notebooks and store outputs and repro records",
+                                 description="Execute each notebook and write its outputs back, with each "
+                                 "cell's repro record and the run's metadata. The file is replaced "
+                                 "atomically, and only when the whole notebook ran.")
+    record.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
+    _execution_options(record)
+
+    diff = commands.add_parser("diff", help="compare the outputs of two executed notebooks",
+                               description="Compare two executed notebooks by the rules of verify, "
+                               "without executing them.")
+    diff.add_argument("a", type=Path, metavar="A.ipynb")
+    diff.add_argument("b", type=Path, metavar="B.ipynb")
+    _comparison_options(diff)
+    _report_options(diff)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
-        parser.parse_args(sys.argv[1:] if argv is None else argv)
+        args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    parser.print_help()
-    return EXIT_OK
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
+    try:
+        if args.command == "verify":
+            return _verify(args)
+        if args.command == "record":
+            return _record(args)
+        return _diff(args)
+    except UsageFailure as exc:
+        print(f"repro-nb: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("repro-nb: interrupted", file=sys.stderr)
+        return EXIT_DIFFERS
+
+
+# -- commands ----------------------------------------------------------------------
+
+
+def _read_all(paths: list[Path]) -> list:
+    from repro.notebooks import NotebookError, read_notebook
+
+    notebooks = []
+    for path in paths:
+        try:
+            notebooks.append(read_notebook(path))
+        except NotebookError as exc:
+            raise UsageFailure(str(exc)) from None
+    return notebooks
+
+
+def _settings(args) -> dict:
+    from repro.config import ConfigError, load_config
+
+    try:
+        config, source = load_config(Path.cwd())
+    except ConfigError as exc:
+        raise UsageFailure(str(exc)) from None
+    return dict(config, _source=source)
+
+
+def _compare_options(args, config: dict):
+    from repro.compare import CompareOptions, read_sanitize_file
+    from repro.config import ConfigError, masks_from_config
+
+    source = config.get("_source")
+    try:
+        masks = masks_from_config(config.get("masks"), source)
+    except ConfigError as exc:
+        raise UsageFailure(str(exc)) from None
+    sanitize = [(source.parent / p if source else Path(p)) for p in config.get("sanitize", [])]
+    sanitize += list(args.sanitize_with)
+    for path in sanitize:
+        try:
+            masks += list(read_sanitize_file(path))
+        except OSError as exc:
+            raise UsageFailure(f"{path}: cannot read sanitize file: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise UsageFailure(f"{path}: {exc}") from None
+    masks += [(regex, "<masked>") for regex in args.mask]
+    import re
+
+    for regex, _ in masks:
+        try:
+            re.compile(regex)
+        except re.error as exc:
+            raise UsageFailure(f"invalid mask regex {regex!r}: {exc}") from None
+
+    def pick(name, default):
+        value = getattr(args, name, None)
+        if value is None:
+            value = config.get(name, default)
+        if not isinstance(value, (int, float)) or value < 0:
+            raise UsageFailure(f"[tool.repro] {name} must be a number >= 0")
+        return float(value)
+
+    return CompareOptions(
+        rtol=pick("rtol", 0.0),
+        atol=pick("atol", 0.0),
+        image_tolerance=pick("image_tolerance", 0.0),
+        masks=tuple(masks),
+    )
+
+
+def _execute_options(args, config: dict, seed: int | None = None):
+    from repro.execute import ExecuteOptions
+
+    timeout = args.timeout if args.timeout is not None else config.get("timeout")
+    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise UsageFailure("[tool.repro] timeout must be a number > 0")
+    return ExecuteOptions(
+        kernel_name=args.kernel or config.get("kernel"),
+        current_python=args.current_python,
+        timeout=timeout,
+        seed=seed,
+    )
+
+
+def _check_kernel(options) -> None:
+    if options.current_python or options.kernel_name is None:
+        return
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(options.kernel_name)
+    except NoSuchKernel:
+        raise UsageFailure(f"no such kernel: {options.kernel_name!r} (see `jupyter kernelspec list`)") from None
+
+
+def _emit(results, args) -> None:
+    from repro import report
+
+    if args.format == "json":
+        print(report.render_json(results))
+    else:
+        print(report.render_text(results, colour=report.use_colour(sys.stdout)))
+    if args.junit_xml is not None:
+        from repro.notebooks import NotebookError
+
+        try:
+            _write_bytes_atomic(args.junit_xml, report.render_junit(results))
+        except NotebookError as exc:
+            raise UsageFailure(str(exc)) from None
+
+
+def _write_bytes_atomic(path: Path, data: bytes) -> None:
+    import os
+    import tempfile
+
+    from repro.notebooks import NotebookError
+
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.resolve().parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise NotebookError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise NotebookError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _run(path: Path, nb, options):
+    from repro import report
+    from repro.execute import execute_notebook
+
+    show = report.progress_printer()
+    progress = (lambda index, total: show(path, index, total)) if show else None
+    try:
+        return execute_notebook(nb, path, options, progress=progress)
+    finally:
+        report.clear_progress()
+
+
+def _verify(args) -> int:
+    from repro.verify import verify_result
+
+    config = _settings(args)
+    compare_options = _compare_options(args, config)
+    options = _execute_options(args, config, seed=args.seed)
+    notebooks = _read_all(args.notebooks)
+    _check_kernel(options)
+    results = []
+    for path, nb in zip(args.notebooks, notebooks):
+        run = _run(path, nb, options)
+        results.append(verify_result(path, nb, run, compare_options))
+        if run.failure is not None and run.failure.kind == "interrupted":
+            break
+    _emit(results, args)
+    return EXIT_OK if all(r.status == "reproduced" for r in results) else EXIT_DIFFERS
+
+
+def _record(args) -> int:
+    from repro.notebooks import NotebookError, write_notebook_atomic
+    from repro.recording import apply_records
+
+    config = _settings(args)
+    options = _execute_options(args, config)
+    notebooks = _read_all(args.notebooks)
+    _check_kernel(options)
+    status = EXIT_OK
+    for path, nb in zip(args.notebooks, notebooks):
+        run = _run(path, nb, options)
+        if run.failure is not None:
+            where = "" if run.failure.cell_index is None else f" at cell {run.failure.cell_index + 1}"
+            print(f"FAILED {path}: not recorded, failed{where}: {run.failure.message}", file=sys.stderr)
+            status = EXIT_DIFFERS
+            if run.failure.kind == "interrupted":
+                break
+            continue
+        try:
+            write_notebook_atomic(apply_records(run), path)
+        except NotebookError as exc:
+            print(f"FAILED {exc}", file=sys.stderr)
+            status = EXIT_DIFFERS
+            continue
+        print(f"recorded {path} ({run.duration:.1f} s)")
+    return status
+
+
+def _diff(args) -> int:
+    from repro.verify import diff_result
+
+    config = _settings(args)
+    compare_options = _compare_options(args, config)
+    a_nb, b_nb = _read_all([args.a, args.b])
+    result = diff_result(args.a, a_nb, b_nb, compare_options)
+    _emit([result], args)
+    return EXIT_OK if result.status == "reproduced" else EXIT_DIFFERS

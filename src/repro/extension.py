@@ -237,13 +237,16 @@ def _reraise(exc: Exception):
     raise exc
 
 
-def load(shell) -> Repro:
-    """Register repro on *shell*; loading twice keeps the first registration."""
+def load(shell, seed: int | None = None) -> Repro:
+    """Register repro on *shell*; loading twice keeps the first registration.
+
+    With *seed*, per-cell seeding is switched on as by ``%seed``.
+    """
     key = id(shell)
     repro = _active.get(key)
     if repro is not None and repro.shell is shell:
         return repro
-    repro = Repro(shell)
+    repro = Repro(shell) if seed is None else Repro(shell, seed=seed)
     _active[key] = repro
     from repro.magics import ReproMagics
 

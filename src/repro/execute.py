@@ -1,0 +1,275 @@
+"""Execute a notebook in a fresh kernel with nbclient, collecting repro's per-cell records.
+
+Built on nbclient's hooks and options rather than a fork of its client:
+
+- before the first cell, repro's extension is loaded silently in the kernel
+  (``on_notebook_start``), so every cell returns a record in its execute reply
+  even when the notebook never mentions repro; a kernel without repro installed
+  runs the notebook all the same, without records;
+- each cell's id travels in the execute request's metadata, as JupyterLab sends it;
+- the kernel starts with ``PYTHONHASHSEED`` fixed, in the notebook's folder;
+- whatever happens (an error, a timeout, a dead kernel, Ctrl-C), the kernel is
+  shut down before :func:`execute_notebook` returns or raises.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from traitlets import Type
+
+from repro.compare import cell_markers
+from repro.record import PAYLOAD_SOURCE
+
+#: Kernel-side code run silently before the first cell. It assigns no names.
+PRELOAD = """\
+try:
+    import repro.extension
+except ImportError:
+    pass
+else:
+    repro.extension.load(get_ipython(), seed=__REPRO_SEED__)
+"""
+
+#: PYTHONHASHSEED used when the notebook's metadata records none.
+DEFAULT_HASH_SEED = "0"
+SKIP_TAG = "repro-skip"
+
+
+@dataclass(frozen=True)
+class ExecuteOptions:
+    """How to run a notebook."""
+
+    kernel_name: str | None = None  # default: the notebook's kernelspec
+    current_python: bool = False  # run the kernel on the Python running repro-nb
+    timeout: float | None = None  # per cell, seconds
+    startup_timeout: float = 60
+    hash_seed: str | None = None  # default: the notebook's metadata, else "0"
+    seed: int | None = None  # switch per-cell seeding on before the first cell
+
+
+@dataclass
+class Failure:
+    """Why a notebook did not run to the end, and where."""
+
+    kind: str  # "error" | "timeout" | "dead-kernel" | "interrupted" | "kernel"
+    message: str
+    cell_index: int | None = None
+    ename: str | None = None
+    evalue: str | None = None
+
+
+@dataclass
+class NotebookRun:
+    """The outcome of executing one notebook."""
+
+    notebook: Any  # the executed copy (nbformat NotebookNode)
+    executed: set[int] = field(default_factory=set)  # indices of the code cells that ran
+    records: dict[int, dict] = field(default_factory=dict)  # cell index -> repro payload
+    failure: Failure | None = None
+    kernel_name: str = ""
+    hash_seed: str = DEFAULT_HASH_SEED
+    duration: float = 0.0
+    records_available: bool = False  # repro was importable in the kernel
+    original_tags: dict[int, list | None] = field(default_factory=dict)  # tags before repro added its own
+
+
+class CellIdKernelClient(AsyncKernelClient):
+    """Sends the running cell's id in the execute request's metadata, as JupyterLab does."""
+
+    cell_id: str | None = None
+
+    def _send_with_cell_id(self, msg: dict) -> None:
+        if self.cell_id:
+            msg["metadata"]["cellId"] = self.cell_id
+        type(self.shell_channel).send(self.shell_channel, msg)
+
+    def execute(self, code: str, *args: Any, **kwargs: Any) -> str:
+        channel = self.shell_channel
+        send = channel.send
+        channel.send = self._send_with_cell_id
+        try:
+            return super().execute(code, *args, **kwargs)
+        finally:
+            channel.send = send
+
+
+class ReproKernelManager(AsyncKernelManager):
+    client_class = Type(CellIdKernelClient, klass=AsyncKernelClient).tag(config=True)  # type: ignore[assignment]
+    client_factory = Type(CellIdKernelClient, klass=AsyncKernelClient)  # type: ignore[assignment]
+
+
+def _current_python_manager() -> ReproKernelManager:
+    from jupyter_client.kernelspec import KernelSpec
+
+    manager = ReproKernelManager()
+    manager._kernel_spec = KernelSpec(
+        argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        display_name=f"Python {sys.version_info.major}.{sys.version_info.minor} (repro-nb)",
+        language="python",
+    )
+    return manager
+
+
+class _Client(NotebookClient):
+    """nbclient's client with repro's hooks wired in."""
+
+    def __init__(self, nb, run: NotebookRun, preload: str, progress: Callable[[int, int], None] | None, **kw):
+        super().__init__(nb, **kw)
+        self._run = run
+        self._preload = preload
+        self._progress = progress
+        self.current_index: int | None = None
+        self.on_notebook_start = self._on_notebook_start
+        self.on_cell_start = self._on_cell_start
+        self.on_cell_execute = self._on_cell_execute
+        self.on_cell_executed = self._on_cell_executed
+
+    async def _on_notebook_start(self, notebook) -> None:
+        msg_id = self.kc.execute(self._preload, silent=True, store_history=False)
+        reply = await self.async_wait_for_reply(msg_id)
+        self._run.records_available = bool(reply) and reply["content"].get("status") == "ok"
+
+    def _on_cell_start(self, cell, cell_index: int) -> None:
+        self.current_index = cell_index
+        if self._progress is not None and cell.cell_type == "code":
+            self._progress(cell_index, len(self.nb.cells))
+
+    def _on_cell_execute(self, cell, cell_index: int) -> None:
+        self.kc.cell_id = cell.get("id")
+        self._run.executed.add(cell_index)
+
+    def _on_cell_executed(self, cell, cell_index: int, execute_reply: dict) -> None:
+        for payload in execute_reply["content"].get("payload", ()):
+            if payload.get("source") == PAYLOAD_SOURCE:
+                self._run.records[cell_index] = payload
+
+
+def notebook_hash_seed(nb) -> str | None:
+    """The PYTHONHASHSEED recorded in a notebook's metadata by ``repro-nb record``, if any."""
+    value = nb.metadata.get("repro", {}).get("hash_seed")
+    return str(value) if value is not None else None
+
+
+def execute_notebook(
+    nb,
+    path: Path,
+    options: ExecuteOptions = ExecuteOptions(),
+    progress: Callable[[int, int], None] | None = None,
+) -> NotebookRun:
+    """Execute a copy of *nb* (stored at *path*) in a fresh kernel; never modifies *nb*.
+
+    KeyboardInterrupt is caught: the run comes back with an "interrupted" failure.
+    """
+    work = copy.deepcopy(nb)
+    original_tags = {}
+    for index, cell in enumerate(work.cells):
+        if cell.cell_type != "code":
+            continue
+        markers = cell_markers(cell)
+        original_tags[index] = list(cell.metadata["tags"]) if "tags" in cell.metadata else None
+        tags = cell.metadata.setdefault("tags", [])
+        if "skip" in markers and SKIP_TAG not in tags:
+            tags.append(SKIP_TAG)
+        stored_error = any(o.get("output_type") == "error" for o in cell.get("outputs", ()))
+        if ("raises-exception" in markers or stored_error) and "raises-exception" not in tags:
+            tags.append("raises-exception")
+
+    hash_seed = options.hash_seed or notebook_hash_seed(nb) or DEFAULT_HASH_SEED
+    kernel_name = options.kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
+    if options.current_python:
+        manager = _current_python_manager()
+        kernel_name = "(current python)"
+    else:
+        manager = ReproKernelManager(kernel_name=kernel_name)
+
+    run = NotebookRun(notebook=work, kernel_name=kernel_name, hash_seed=hash_seed, original_tags=original_tags)
+    preload = PRELOAD.replace("__REPRO_SEED__", repr(options.seed))
+    client = _Client(
+        work,
+        run,
+        preload,
+        progress,
+        km=manager,
+        timeout=options.timeout if options.timeout else -1,
+        startup_timeout=options.startup_timeout,
+        skip_cells_with_tag=SKIP_TAG,
+        shutdown_kernel="immediate",
+        resources={"metadata": {"path": str(path.resolve().parent)}},
+    )
+    env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+    # The kernel's own stderr (ipykernel's start-up warnings) is kept out of the
+    # report, and quoted only when the kernel dies or fails to start.
+    kernel_log = tempfile.TemporaryFile(mode="w+b")
+    start = time.perf_counter()
+    try:
+        client.execute(env=env, stdout=kernel_log, stderr=kernel_log)
+    except CellTimeoutError:
+        run.failure = Failure("timeout", f"cell timed out after {options.timeout:g} s", client.current_index)
+        _interrupt(manager)
+    except DeadKernelError:
+        run.failure = Failure("dead-kernel", "the kernel died" + _log_tail(kernel_log), client.current_index)
+    except CellExecutionError as exc:
+        run.failure = Failure(
+            "error", f"{exc.ename}: {exc.evalue}", client.current_index, ename=exc.ename, evalue=exc.evalue
+        )
+    except KeyboardInterrupt:
+        run.failure = Failure("interrupted", "interrupted by the user", client.current_index)
+    except Exception as exc:  # the kernel could not start, or nbclient gave up on it
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0] + _log_tail(kernel_log)
+        run.failure = Failure("kernel", message, client.current_index)
+    finally:
+        _shutdown(client, manager)
+        kernel_log.close()
+        run.duration = time.perf_counter() - start
+    return run
+
+
+def _log_tail(log, lines: int = 1) -> str:
+    """The last line the kernel wrote to stderr, as a suffix for a failure message."""
+    log.seek(0)
+    text = [line for line in log.read().decode("utf-8", "replace").splitlines()
+            if line.strip() and "Kernel is running over TCP" not in line]
+    return f" (kernel said: {' | '.join(text[-lines:]).strip()})" if text else ""
+
+
+def _interrupt(manager: AsyncKernelManager) -> None:
+    from jupyter_core.utils import run_sync
+
+    try:
+        run_sync(manager.interrupt_kernel)()
+    except Exception:  # the kernel is killed next in any case
+        return
+
+
+def _shutdown(client: NotebookClient, manager: AsyncKernelManager) -> None:
+    """Stop the kernel and its channels, whatever state they are in."""
+    from jupyter_core.utils import run_sync
+
+    try:
+        if client.kc is not None:
+            client.kc.stop_channels()
+        if manager.has_kernel:
+            run_sync(manager.shutdown_kernel)(now=True)
+    except Exception:
+        # Last resort: the process must not outlive the run.
+        provisioner = getattr(manager, "provisioner", None)
+        process = getattr(provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+    finally:
+        try:
+            run_sync(manager.cleanup_resources)()
+        except Exception:
+            pass

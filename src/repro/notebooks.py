@@ -1,0 +1,90 @@
+"""Reading notebooks with one-line errors, and writing them atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+class NotebookError(Exception):
+    """A notebook that cannot be read or written; the message is one line for the user."""
+
+
+def read_notebook(path: Path):
+    """Read *path* as an nbformat 4 notebook (nbformat 3 is upgraded in memory).
+
+    Raises NotebookError saying what is wrong: missing, a directory, empty, not
+    JSON, not a notebook.
+    """
+    import nbformat
+
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise NotebookError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise NotebookError(f"{path}: is a directory, not a notebook") from None
+    except OSError as exc:
+        raise NotebookError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not raw.strip():
+        raise NotebookError(f"{path}: empty file, not a notebook")
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError:
+        raise NotebookError(f"{path}: not UTF-8 text, not a notebook") from None
+    except json.JSONDecodeError as exc:
+        raise NotebookError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    if not isinstance(data, dict) or "nbformat" not in data:
+        raise NotebookError(f"{path}: not a notebook (no 'nbformat' field)")
+    major = data.get("nbformat")
+    if not isinstance(major, int) or major < 3:
+        raise NotebookError(f"{path}: nbformat {major!r} is not supported; open and save it in Jupyter to upgrade it")
+    if major > 4:
+        raise NotebookError(f"{path}: nbformat {major} is newer than this repro-nb understands")
+    if major == 4 and not isinstance(data.get("cells"), list):
+        raise NotebookError(f"{path}: not a notebook (no 'cells' list)")
+    try:
+        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    except Exception as exc:  # nbformat raises a variety of errors for malformed content
+        raise NotebookError(f"{path}: not a valid notebook: {_first_line(exc)}") from None
+    for index, cell in enumerate(nb.cells):
+        if not isinstance(cell, dict) or "cell_type" not in cell or "source" not in cell:
+            raise NotebookError(f"{path}: not a valid notebook: cell {index} has no cell_type or source")
+    return nb
+
+
+def write_notebook_atomic(nb, path: Path) -> None:
+    """Write *nb* to *path* so that a reader sees the old file or the new one, never a mix.
+
+    On any failure the original file is left byte-for-byte unchanged.
+    """
+    import nbformat
+
+    data = nbformat.writes(nb).encode("utf-8")
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    directory = path.resolve().parent
+    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        except FileNotFoundError:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise NotebookError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        raise
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

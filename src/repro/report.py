@@ -1,0 +1,206 @@
+"""Rendering verification results: terminal text, JSON (versioned schema) and JUnit XML.
+
+JSON schema, version 1::
+
+    {
+      "version": 1,
+      "notebooks": [
+        {
+          "path": "analysis.ipynb",
+          "status": "reproduced" | "differs" | "failed",
+          "duration": 3.2,                  # seconds, null for diff
+          "failure": null | {"kind": "error" | "timeout" | "dead-kernel" | "interrupted" | "kernel",
+                             "message": "...", "cell": INDEX, "ename": ..., "evalue": ...},
+          "first_difference": INDEX | null, # first cell that differs or failed
+          "cells": [
+            {
+              "index": 4,                   # position in the notebook's cells, from 0, markdown included
+              "status": "same" | "differs" | "skipped" | "failed",
+              "execution_count": 3,         # stored In [n], or null
+              "reason": null | "...",       # why skipped or failed
+              "diffs": [{"kind": ..., "key": ..., "expected": ..., "actual": ..., "diff": ..., "image": ...}]
+            }
+          ]
+        }
+      ]
+    }
+
+Only code cells are listed. In the terminal, cells are numbered from 1 as a
+person counts them in the notebook, with the stored ``In [n]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict
+from typing import IO, Iterable
+
+from repro.verify import CellResult, NotebookResult
+
+JSON_SCHEMA_VERSION = 1
+
+_COLOURS = {"green": "32", "red": "31", "yellow": "33", "bold": "1", "dim": "2", "cyan": "36"}
+
+
+def use_colour(stream: IO[str]) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set."""
+    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
+
+
+class _Style:
+    def __init__(self, colour: bool) -> None:
+        self.colour = colour
+
+    def __call__(self, text: str, *names: str) -> str:
+        if not self.colour or not names:
+            return text
+        codes = ";".join(_COLOURS[n] for n in names)
+        return f"\x1b[{codes}m{text}\x1b[0m"
+
+
+def cell_label(cell: CellResult) -> str:
+    count = "" if cell.execution_count is None else f" (In [{cell.execution_count}])"
+    return f"cell {cell.index + 1}{count}"
+
+
+def _summary(result: NotebookResult) -> str:
+    code_cells = len(result.cells)
+    timing = f", {result.duration:.1f} s" if result.duration is not None else ""
+    if result.status == "reproduced":
+        return f"reproduced ({code_cells} code cells{timing})"
+    if result.status == "failed" and result.failure is not None:
+        where = ""
+        if result.failure.cell_index is not None:
+            where = " at " + cell_label(next((c for c in result.cells if c.index == result.failure.cell_index),
+                                              CellResult(result.failure.cell_index, "failed")))
+        return f"failed{where}: {result.failure.message}"
+    n = len(result.differing)
+    return f"{n} cell{'s' if n != 1 else ''} differ{'s' if n == 1 else ''}{timing}"
+
+
+def render_text(results: Iterable[NotebookResult], colour: bool = False) -> str:
+    """The terminal report: one line per notebook, then each differing cell with its diff."""
+    style = _Style(colour)
+    lines: list[str] = []
+    for result in results:
+        mark, tint = {"reproduced": ("ok", "green"), "differs": ("DIFFERS", "red"), "failed": ("FAILED", "red")}[
+            result.status
+        ]
+        lines.append(f"{style(mark, tint, 'bold')} {result.path}: {_summary(result)}")
+        first = result.first_difference
+        for cell in result.cells:
+            if cell.status not in ("differs", "failed"):
+                continue
+            if cell.status == "failed" and result.failure is not None:
+                continue  # already said on the notebook's line
+            note = "first difference" if cell.index == first else f"possibly downstream of cell {first + 1}"
+            lines.append(f"  {style(cell_label(cell), 'bold')}: {style(note, 'yellow' if cell.index == first else 'dim')}")
+            for diff in cell.diffs:
+                lines.extend("    " + line for line in _render_diff(diff, style))
+    return "\n".join(lines)
+
+
+def _render_diff(diff, style: _Style) -> list[str]:
+    if diff.kind == "image" and diff.image:
+        info = diff.image
+        ew, eh = info.get("expected_size", ("?", "?"))
+        aw, ah = info.get("actual_size", ("?", "?"))
+        if [ew, eh] != [aw, ah]:
+            return [f"{diff.key}: size {ew}x{eh} -> {aw}x{ah}"]
+        return [f"{diff.key}: {ew}x{eh}, {info.get('differing_fraction', 0) * 100:.2f}% of pixels differ"]
+    if diff.kind in ("missing", "extra", "mime") and not diff.diff:
+        side = "only in the stored outputs" if diff.actual is None else "only in the new outputs"
+        return [f"{diff.key}: {side}"]
+    out = [f"{diff.key}:"]
+    for line in diff.diff.splitlines():
+        if line.startswith(("---", "+++")):
+            continue
+        if line.startswith("-"):
+            out.append(style(line, "red"))
+        elif line.startswith("+"):
+            out.append(style(line, "green"))
+        elif line.startswith("@@"):
+            out.append(style(line, "cyan"))
+        else:
+            out.append(line)
+    return out
+
+
+def to_json_data(results: Iterable[NotebookResult]) -> dict:
+    notebooks = []
+    for result in results:
+        failure = None
+        if result.failure is not None:
+            f = result.failure
+            failure = {"kind": f.kind, "message": f.message, "cell": f.cell_index, "ename": f.ename, "evalue": f.evalue}
+        notebooks.append(
+            {
+                "path": str(result.path),
+                "status": result.status,
+                "duration": None if result.duration is None else round(result.duration, 3),
+                "failure": failure,
+                "first_difference": result.first_difference,
+                "cells": [
+                    {
+                        "index": c.index,
+                        "status": c.status,
+                        "execution_count": c.execution_count,
+                        "reason": c.reason,
+                        "diffs": [asdict(d) for d in c.diffs],
+                    }
+                    for c in result.cells
+                ],
+            }
+        )
+    return {"version": JSON_SCHEMA_VERSION, "notebooks": notebooks}
+
+
+def render_json(results: Iterable[NotebookResult]) -> str:
+    return json.dumps(to_json_data(results), indent=2)
+
+
+def render_junit(results: list[NotebookResult], name: str = "repro-nb") -> bytes:
+    """JUnit XML: one test case per notebook; a failure carries the plain-text report."""
+    import xml.etree.ElementTree as ET
+
+    failures = sum(r.status == "differs" for r in results)
+    errors = sum(r.status == "failed" for r in results)
+    suite = ET.Element(
+        "testsuite",
+        name=name,
+        tests=str(len(results)),
+        failures=str(failures),
+        errors=str(errors),
+        time=f"{sum(r.duration or 0 for r in results):.3f}",
+    )
+    for result in results:
+        case = ET.SubElement(suite, "testcase", classname=name, name=str(result.path),
+                             time=f"{result.duration or 0:.3f}")
+        if result.status != "reproduced":
+            tag = "failure" if result.status == "differs" else "error"
+            element = ET.SubElement(case, tag, message=_summary(result))
+            element.text = render_text([result], colour=False)
+    ET.indent(suite)
+    return ET.tostring(suite, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def progress_printer(stream: IO[str] | None = None):
+    """A progress callback for execution: 'name: cell k of n', on a terminal only."""
+    stream = stream or sys.stderr
+    if not (hasattr(stream, "isatty") and stream.isatty()):
+        return None
+
+    def show(path, index: int, total: int) -> None:
+        stream.write(f"\r\x1b[K{path}: cell {index + 1} of {total}")
+        stream.flush()
+
+    return show
+
+
+def clear_progress(stream: IO[str] | None = None) -> None:
+    stream = stream or sys.stderr
+    if hasattr(stream, "isatty") and stream.isatty():
+        stream.write("\r\x1b[K")
+        stream.flush()

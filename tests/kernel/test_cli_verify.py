@@ -1,0 +1,258 @@
+"""repro-nb verify / record / diff against real kernels."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from repro.cli import main
+
+pytestmark = pytest.mark.kernel
+
+
+def make_notebook(path: Path, *sources: str, markdown_first: bool = True, **metadata) -> Path:
+    cells = [new_markdown_cell("# fixture")] if markdown_first else []
+    cells += [new_code_cell(s) for s in sources]
+    nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}, **metadata})
+    nbformat.write(nb, path)
+    return path
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main([*argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def verify_json(capsys, *argv: str) -> tuple[int, dict]:
+    code, out, err = run_cli(capsys, "verify", "--format", "json", *argv)
+    return code, json.loads(out)
+
+
+@pytest.fixture
+def recorded(tmp_path, capsys):
+    """A seeded notebook recorded by repro-nb record."""
+    path = make_notebook(
+        tmp_path / "seeded.ipynb",
+        "%load_ext repro",
+        "%seed 42",
+        "import numpy as np\nprint(np.random.rand(3))",
+        "print(sorted({'a', 'b', 'c'}))\nprint(object())",
+        "import sys\nprint('warn', file=sys.stderr)\n42",
+    )
+    code, out, err = run_cli(capsys, "record", str(path))
+    assert code == 0, err
+    return path
+
+
+def test_record_then_verify_reproduces(recorded, capsys):
+    before = recorded.read_bytes()
+    code, data = verify_json(capsys, str(recorded))
+    assert code == 0
+    notebook = data["notebooks"][0]
+    assert data["version"] == 1 and notebook["status"] == "reproduced"
+    assert [c["index"] for c in notebook["cells"]] == [1, 2, 3, 4, 5]  # markdown cell 0 not listed
+    assert {c["status"] for c in notebook["cells"]} == {"same"}
+    assert recorded.read_bytes() == before  # verify never modifies the notebook
+
+
+def test_record_stores_records_and_run_metadata(recorded):
+    nb = nbformat.read(recorded, 4)
+    assert nb.metadata["repro"]["hash_seed"] == "0"
+    draw = nb.cells[3]
+    assert draw.metadata["repro"]["backends"]["numpy"]["consumed"] is True
+    assert draw.metadata["repro"]["cell_id"] == draw.id  # the cell id travelled with the request
+    assert draw.metadata["repro"]["seed"] is not None
+    load_cell = nb.cells[1]
+    assert load_cell.outputs == []  # %load_ext repro: no "already loaded" message
+    assert [c.execution_count for c in nb.cells[1:]] == [1, 2, 3, 4, 5]
+    assert "tags" not in draw.metadata
+
+
+def test_a_hand_edited_output_differs_with_a_diff(recorded, capsys):
+    nb = nbformat.read(recorded, 4)
+    nb.cells[5].outputs[-1]["data"]["text/plain"] = "43"
+    nbformat.write(nb, recorded)
+    code, out, err = run_cli(capsys, "verify", str(recorded))
+    assert code == 1
+    assert "1 cell differs" in out
+    assert "cell 6 (In [5]): first difference" in out
+    assert "-43" in out and "+42" in out
+    assert "\x1b[" not in out  # no colour when not a terminal
+
+
+def test_unseeded_numbers_differ_and_later_cells_are_marked_downstream(tmp_path, capsys):
+    path = make_notebook(
+        tmp_path / "flaky.ipynb",
+        "import random\nprint(random.random())",
+        "print(random.random())",
+    )
+    assert run_cli(capsys, "record", str(path))[0] == 0
+    code, data = verify_json(capsys, str(path))
+    assert code == 1
+    notebook = data["notebooks"][0]
+    assert notebook["status"] == "differs"
+    assert [c["status"] for c in notebook["cells"]] == ["differs", "differs"]
+    assert notebook["first_difference"] == 1
+    code, out, _ = run_cli(capsys, "verify", str(path))
+    assert "possibly downstream of cell 2" in out
+
+
+def test_seed_option_makes_an_unseeded_notebook_reproduce(tmp_path, capsys):
+    path = make_notebook(tmp_path / "unseeded.ipynb", "import numpy as np\nprint(np.random.rand(2))")
+    code, _, err = run_cli(capsys, "record", str(path))
+    assert code == 0, err
+    # The stored outputs come from an unseeded run, so they differ; with --seed,
+    # two runs draw the same numbers, so their differences are identical.
+    first = verify_json(capsys, "--seed", "1", str(path))[1]["notebooks"][0]["cells"][0]
+    second = verify_json(capsys, "--seed", "1", str(path))[1]["notebooks"][0]["cells"][0]
+    unseeded = verify_json(capsys, str(path))[1]["notebooks"][0]["cells"][0]
+    assert first["status"] == "differs"
+    assert first["diffs"][0]["actual"] == second["diffs"][0]["actual"] != unseeded["diffs"][0]["actual"]
+
+
+def test_a_broken_notebook_fails_at_the_right_cell_and_record_leaves_it_untouched(tmp_path, capsys):
+    path = make_notebook(tmp_path / "broken.ipynb", "x = 1", "1 / 0", "print('never')")
+    before = path.read_bytes()
+    code, out, err = run_cli(capsys, "record", str(path))
+    assert code == 1 and "failed at cell 3: ZeroDivisionError" in err
+    assert path.read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    code, data = verify_json(capsys, str(path))
+    notebook = data["notebooks"][0]
+    assert code == 1 and notebook["status"] == "failed"
+    assert notebook["failure"]["kind"] == "error" and notebook["failure"]["cell"] == 2
+    assert notebook["failure"]["ename"] == "ZeroDivisionError"
+    # cell 2 was never executed in the stored notebook: nothing to compare
+    assert [c["status"] for c in notebook["cells"]] == ["skipped", "failed", "skipped"]
+
+
+def test_an_expected_error_is_compared_not_fatal(tmp_path, capsys):
+    path = make_notebook(tmp_path / "raises.ipynb", "raise ValueError('expected')", "print('after')")
+    nb = nbformat.read(path, 4)
+    nb.cells[1].metadata["tags"] = ["raises-exception"]
+    nbformat.write(nb, path)
+    assert run_cli(capsys, "record", str(path))[0] == 0
+    assert run_cli(capsys, "verify", str(path))[0] == 0
+
+
+def test_timeout_interrupts_and_reports_the_cell(tmp_path, capsys):
+    path = make_notebook(tmp_path / "slow.ipynb", "x = 1", "import time\ntime.sleep(60)")
+    code, data = verify_json(capsys, "--timeout", "2", str(path))
+    notebook = data["notebooks"][0]
+    assert code == 1 and notebook["failure"]["kind"] == "timeout" and notebook["failure"]["cell"] == 2
+
+
+def test_a_dead_kernel_is_reported_at_its_cell(tmp_path, capsys):
+    path = make_notebook(tmp_path / "dies.ipynb", "x = 1", "import os\nos._exit(1)", "print('never')")
+    code, data = verify_json(capsys, str(path))
+    notebook = data["notebooks"][0]
+    assert code == 1 and notebook["failure"]["kind"] == "dead-kernel" and notebook["failure"]["cell"] == 2
+
+
+def test_kernels_get_a_fixed_hash_seed_and_the_notebook_folder(tmp_path, capsys):
+    (tmp_path / "data.txt").write_text("hello")
+    path = make_notebook(
+        tmp_path / "env.ipynb",
+        "import os\nprint(os.environ['PYTHONHASHSEED'])\nprint(open('data.txt').read())",
+    )
+    assert run_cli(capsys, "record", str(path))[0] == 0
+    assert nbformat.read(path, 4).cells[1].outputs[0]["text"] == "0\nhello\n"
+
+
+def test_a_kernel_without_repro_is_verified_without_records(tmp_path, capsys, monkeypatch):
+    kernels = tmp_path / "share" / "jupyter" / "kernels" / "norepro"
+    kernels.mkdir(parents=True)
+    argv = [
+        sys.executable, "-c",
+        "import sys; sys.modules['repro'] = None; from ipykernel import kernelapp; kernelapp.launch_new_instance()",
+        "-f", "{connection_file}",
+    ]
+    (kernels / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "no repro", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "share" / "jupyter"))
+    path = make_notebook(tmp_path / "plain.ipynb", "print(1 + 1)")
+    code, _, err = run_cli(capsys, "record", "--kernel", "norepro", str(path))
+    assert code == 0, err
+    nb = nbformat.read(path, 4)
+    assert "repro" not in nb.cells[1].metadata
+    assert run_cli(capsys, "verify", "--kernel", "norepro", str(path))[0] == 0
+
+
+def test_diff_compares_two_notebooks_without_running(recorded, tmp_path, capsys):
+    other = tmp_path / "other.ipynb"
+    nb = nbformat.read(recorded, 4)
+    nbformat.write(nb, other)
+    assert run_cli(capsys, "diff", str(recorded), str(other))[0] == 0
+    nb.cells[3].outputs[0]["text"] = "[0.1 0.2 0.3]\n"
+    nbformat.write(nb, other)
+    code, out, _ = run_cli(capsys, "diff", str(recorded), str(other))
+    assert code == 1 and "cell 4 (In [3]): first difference" in out
+
+
+def test_junit_report(recorded, tmp_path, capsys):
+    target = tmp_path / "report.xml"
+    code, _, _ = run_cli(capsys, "verify", "--junit-xml", str(target), str(recorded))
+    assert code == 0
+    import xml.etree.ElementTree as ET
+
+    suite = ET.parse(target).getroot()
+    assert suite.tag == "testsuite" and suite.get("tests") == "1" and suite.get("failures") == "0"
+    assert "\x1b[" not in target.read_text()
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no such file"),
+        ("", "empty file"),
+        ("{not json", "not valid JSON"),
+        ('{"cells": []}', "not a notebook"),
+        ('{"nbformat": 2, "cells": []}', "nbformat 2 is not supported"),
+        ("[1, 2]", "not a notebook"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, content, message):
+    path = tmp_path / "bad.ipynb"
+    if content is not None:
+        path.write_text(content)
+    for command in (["verify"], ["record"], ["diff", str(path)]):
+        code, out, err = run_cli(capsys, *command, str(path))
+        assert code == 2, (command, err)
+        assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_directory_is_bad_input(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "verify", str(tmp_path))
+    assert code == 2 and "is a directory" in err
+
+
+def test_nbformat_3_is_upgraded_in_memory(tmp_path, capsys):
+    v3 = {
+        "nbformat": 3, "nbformat_minor": 0, "metadata": {"name": "old"},
+        "worksheets": [{"cells": [{"cell_type": "code", "input": "print(1)", "language": "python",
+                                   "outputs": [{"output_type": "stream", "stream": "stdout", "text": "1\n"}],
+                                   "prompt_number": 1}]}],
+    }
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps(v3))
+    assert run_cli(capsys, "verify", "--current-python", str(path))[0] == 0
+
+
+def test_unknown_kernel_is_a_usage_error(recorded, capsys):
+    code, _, err = run_cli(capsys, "verify", "--kernel", "no-such-kernel", str(recorded))
+    assert code == 2 and "no such kernel" in err
+
+
+def test_no_kernel_outlives_a_run(tmp_path, capsys):
+    psutil = pytest.importorskip("psutil")
+    path = make_notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(60)")
+    before = {p.pid for p in psutil.Process(os.getpid()).children(recursive=True)}
+    run_cli(capsys, "verify", "--timeout", "1", str(path))
+    after = {p.pid for p in psutil.Process(os.getpid()).children(recursive=True) if p.is_running() and p.status() != psutil.STATUS_ZOMBIE}
+    assert after <= before
