@@ -70,12 +70,12 @@ def compare_cells(expected_nb, actual_nb, options: CompareOptions, executed: set
             continue
         result = CellResult(index=index, status="same", execution_count=cell.get("execution_count"))
         results.append(result)
+        if stop is not None and index == stop:
+            result.status, result.reason = "failed", failure.message
+            continue
         reason = _skip_reason(cell)
         if reason is not None:
             result.status, result.reason = "skipped", reason
-            continue
-        if stop is not None and index == stop:
-            result.status, result.reason = "failed", failure.message
             continue
         if stop is not None and index > stop:
             result.status, result.reason = "skipped", f"not run: the notebook stopped at cell {stop}"
