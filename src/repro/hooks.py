@@ -38,13 +38,16 @@ class CellRecorder:
     def __init__(self, repro: Repro) -> None:
         self._repro = repro
         self._stack: list[_Frame | None] = []
+        # %seed ran in the cell that loaded repro, which had no pre_run_cell.
+        self._loading_frame: _Frame | None = None
         self.records: deque[dict] = deque(maxlen=MAX_RECORDS)  # payload dicts
 
     @property
     def current_frame(self) -> _Frame | None:
-        return self._stack[0] if self._stack else None
+        return self._stack[0] if self._stack else self._loading_frame
 
     def pre_run_cell(self, info) -> None:
+        self._loading_frame = None
         if self._stack:
             self._stack.append(None)  # a body run by a cell magic: part of the outer cell
             return
@@ -73,12 +76,10 @@ class CellRecorder:
                 return
         else:  # the cell that loaded repro
             info = getattr(result, "info", None)
-            frame = _Frame(
-                seed=None,
-                seed_mode=self._repro.state.mode,
-                source_digest=source_digest(getattr(info, "raw_cell", "") or ""),
-                cell_id=getattr(info, "cell_id", None),
-            )
+            frame = self._loading_frame or _Frame(seed=None, seed_mode=self._repro.state.mode, source_digest="", cell_id=None)
+            self._loading_frame = None
+            frame.source_digest = source_digest(getattr(info, "raw_cell", "") or "")
+            frame.cell_id = getattr(info, "cell_id", None)
         try:
             before, after = digest_states(frame.before, self._repro.states())
             payload = make_payload(
@@ -101,6 +102,8 @@ class CellRecorder:
         frame = self.current_frame
         if frame is not None:
             frame.seed, frame.seed_mode, frame.before = seed, mode, states
+        else:
+            self._loading_frame = _Frame(seed=seed, seed_mode=mode, source_digest="", cell_id=None, before=states)
 
     def backend_imported(self, name: str, state: bytes | None) -> None:
         """A backend was imported during the running cell: its state now is its 'before'."""

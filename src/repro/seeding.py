@@ -87,6 +87,14 @@ class SeedState:
         return None
 
     def next_entropy(self, bits: int) -> int:
-        """Entropy for a generator created without a seed: from the cell seed and a counter."""
+        """Entropy for a generator created without a seed: from the cell seed and a counter.
+
+        With no seed in force (a subclass of a patched class outliving
+        ``%seed --off``, say), it is the operating system's entropy, as without repro.
+        """
+        if self.current is None:
+            import secrets
+
+            return secrets.randbits(bits)
         self.draws += 1
-        return derive_bits(self.current or 0, self.draws, bits)
+        return derive_bits(self.current, self.draws, bits)

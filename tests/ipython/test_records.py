@@ -89,3 +89,14 @@ def test_a_failing_backend_is_one_warning_and_the_cell_still_runs(shell):
     result, out, err = shell.run("print('again')")
     assert "broken" not in err  # reported once, then left alone
     shell.repro.backends.pop()
+
+
+def test_seeding_in_the_cell_that_loads_repro_is_recorded(_shell, capsys):
+    ip = _shell
+    ip.run_cell("import numpy.random")
+    ip.run_cell("%load_ext repro\n%seed 42\nimport numpy as np\nx = np.random.rand(2)")
+    ip.run_cell("%repro log --json")
+    record = json.loads(capsys.readouterr().out)[0]
+    assert record["seed"] == 42 and record["seed_mode"] == "per-cell"
+    assert record["backends"]["numpy"]["consumed"] is True
+    ip.run_cell("%unload_ext repro")

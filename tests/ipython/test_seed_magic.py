@@ -164,3 +164,10 @@ def test_a_library_imported_after_seed_is_seeded_at_import(shell, tmp_path, monk
         assert sys.modules["toyrng"].__spec__.loader.__class__.__name__ != "_NotifyingLoader"
     finally:
         sys.modules.pop("toyrng", None)
+
+
+def test_a_subclass_made_while_seeding_was_on_is_unseeded_after_off(shell):
+    shell.out("%seed 7\nclass Derived(random.Random):\n    pass")
+    shell.out("%seed --off")
+    source = "print(Derived().random())"
+    assert shell.out(source) != shell.out(source)
