@@ -14,8 +14,10 @@ Built on nbclient's hooks and options rather than a fork of its client:
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -131,15 +133,26 @@ class _Client(NotebookClient):
         self._preload = preload
         self._progress = progress
         self.current_index: int | None = None
+        self.interrupted = False
         self.on_notebook_start = self._on_notebook_start
         self.on_cell_start = self._on_cell_start
         self.on_cell_execute = self._on_cell_execute
         self.on_cell_executed = self._on_cell_executed
 
     async def _on_notebook_start(self, notebook) -> None:
+        # nbclient shuts the kernel down on SIGINT, which surfaces as a dead
+        # kernel; note that it was the user's Ctrl-C.
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self._on_sigint)
+        except (RuntimeError, NotImplementedError):  # not the main thread, or Windows
+            pass
         msg_id = self.kc.execute(self._preload, silent=True, store_history=False)
         reply = await self.async_wait_for_reply(msg_id)
         self._run.records_available = bool(reply) and reply["content"].get("status") == "ok"
+
+    def _on_sigint(self) -> None:
+        self.interrupted = True
+        self._async_cleanup_kernel_future = asyncio.ensure_future(self._async_cleanup_kernel())
 
     def _on_cell_start(self, cell, cell_index: int) -> None:
         self.current_index = cell_index
@@ -219,12 +232,15 @@ def execute_notebook(
         run.failure = Failure("timeout", f"cell timed out after {options.timeout:g} s", client.current_index)
         _interrupt(manager)
     except DeadKernelError:
-        run.failure = Failure("dead-kernel", "the kernel died" + _log_tail(kernel_log), client.current_index)
+        if client.interrupted:  # the kernel was shut down on Ctrl-C
+            run.failure = Failure("interrupted", "interrupted by the user", client.current_index)
+        else:
+            run.failure = Failure("dead-kernel", "the kernel died" + _log_tail(kernel_log), client.current_index)
     except CellExecutionError as exc:
         run.failure = Failure(
             "error", f"{exc.ename}: {exc.evalue}", client.current_index, ename=exc.ename, evalue=exc.evalue
         )
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         run.failure = Failure("interrupted", "interrupted by the user", client.current_index)
     except Exception as exc:  # the kernel could not start, or nbclient gave up on it
         message = f"{type(exc).__name__}: {exc}".splitlines()[0] + _log_tail(kernel_log)

@@ -256,3 +256,42 @@ def test_no_kernel_outlives_a_run(tmp_path, capsys):
     run_cli(capsys, "verify", "--timeout", "1", str(path))
     after = {p.pid for p in psutil.Process(os.getpid()).children(recursive=True) if p.is_running() and p.status() != psutil.STATUS_ZOMBIE}
     assert after <= before
+
+
+def test_ctrl_c_reports_the_cell_and_leaves_no_kernel(tmp_path):
+    import signal
+    import subprocess
+
+    psutil = pytest.importorskip("psutil")
+    path = make_notebook(tmp_path / "slow.ipynb", "x = 1", "import time\nprint('started', flush=True)\ntime.sleep(60)")
+    nb = nbformat.read(path, 4)
+    nb.cells[2].execution_count = 2
+    nbformat.write(nb, path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "repro", "verify", "--format", "json", str(path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    parent = psutil.Process(process.pid)
+    kernels = []
+    deadline = 120
+    import time
+
+    start = time.monotonic()
+    # Wait until the kernel runs the slow cell: its Python child has imported time and sleeps.
+    while time.monotonic() - start < deadline and not kernels:
+        kernels = [c for c in parent.children(recursive=True) if "ipykernel" in " ".join(c.cmdline())]
+        if kernels:
+            try:
+                kernels[0].wait(timeout=0.5)  # returns only if it died early
+            except psutil.TimeoutExpired:
+                pass
+    assert kernels, "the kernel never started"
+    # the cell prints 'started' before sleeping; give the kernel time to reach it
+    time.sleep(3)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    notebook = json.loads(out)["notebooks"][0]
+    assert notebook["failure"]["kind"] == "interrupted" and notebook["failure"]["cell"] == 2
+    for kernel in kernels:
+        assert not kernel.is_running() or kernel.status() == psutil.STATUS_ZOMBIE
