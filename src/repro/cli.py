@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="re-execute notebooks and compare with their stored outputs",
                                  description="Execute each notebook in a fresh kernel and compare every code "
                                  "cell's new outputs with the stored ones. Never modifies the notebooks.")
-    verify.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
+    verify.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
+                        help="notebook files, or directories to search for them")
     verify.add_argument("--seed", type=_seed, metavar="N",
                         help="switch per-cell seeding on with seed N before the first cell")
     _execution_options(verify)
@@ -103,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Execute each notebook and write its outputs back, with each "
                                  "cell's repro record and the run's metadata. The file is replaced "
                                  "atomically, and only when the whole notebook ran.")
-    record.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
+    record.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
+                        help="notebook files, or directories to search for them")
     _execution_options(record)
 
     diff = commands.add_parser("diff", help="compare the outputs of two executed notebooks",
@@ -140,6 +142,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # -- commands ----------------------------------------------------------------------
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Notebook paths, with each directory replaced by the notebooks below it (sorted)."""
+    expanded: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and p.is_file()
+            )
+            if not found:
+                raise UsageFailure(f"{path}: is a directory with no notebooks in it")
+            expanded.extend(found)
+        else:
+            expanded.append(path)
+    return expanded
 
 
 def _read_all(paths: list[Path]) -> list:
@@ -285,6 +303,7 @@ def _verify(args) -> int:
     config = _settings(args)
     compare_options = _compare_options(args, config)
     options = _execute_options(args, config, seed=args.seed)
+    args.notebooks = expand_paths(args.notebooks)
     notebooks = _read_all(args.notebooks)
     _check_kernel(options)
     results = []
@@ -303,6 +322,7 @@ def _record(args) -> int:
 
     config = _settings(args)
     options = _execute_options(args, config)
+    args.notebooks = expand_paths(args.notebooks)
     notebooks = _read_all(args.notebooks)
     _check_kernel(options)
     status = EXIT_OK

@@ -227,9 +227,22 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, content, message):
         assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_a_directory_is_bad_input(tmp_path, capsys):
+def test_a_directory_without_notebooks_is_bad_input(tmp_path, capsys):
     code, _, err = run_cli(capsys, "verify", str(tmp_path))
+    assert code == 2 and "is a directory with no notebooks" in err
+    code, _, err = run_cli(capsys, "diff", str(tmp_path), str(tmp_path))
     assert code == 2 and "is a directory" in err
+
+
+def test_a_directory_is_searched_for_notebooks(tmp_path, capsys):
+    make_notebook(tmp_path / "b.ipynb", "print(2)")
+    (tmp_path / "sub").mkdir()
+    make_notebook(tmp_path / "sub" / "a.ipynb", "print(1)")
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    make_notebook(tmp_path / ".ipynb_checkpoints" / "b-checkpoint.ipynb", "print(2)")
+    code, data = verify_json(capsys, str(tmp_path))
+    assert code == 0
+    assert [Path(n["path"]).name for n in data["notebooks"]] == ["b.ipynb", "a.ipynb"]
 
 
 def test_nbformat_3_is_upgraded_in_memory(tmp_path, capsys):
