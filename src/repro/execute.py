@@ -21,7 +21,7 @@ import signal
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -33,6 +33,7 @@ from traitlets import Type
 
 from repro.compare import cell_markers
 from repro.record import PAYLOAD_SOURCE
+from repro.runs import DEFAULT_HASH_SEED, Failure, NotebookRun
 
 #: Kernel-side code run silently before the first cell. It assigns no names.
 PRELOAD = """\
@@ -44,8 +45,6 @@ else:
     repro.extension.load(get_ipython(), seed=__REPRO_SEED__)
 """
 
-#: PYTHONHASHSEED used when the notebook's metadata records none.
-DEFAULT_HASH_SEED = "0"
 SKIP_TAG = "repro-skip"
 
 
@@ -59,32 +58,6 @@ class ExecuteOptions:
     startup_timeout: float = 60
     hash_seed: str | None = None  # default: the notebook's metadata, else "0"
     seed: int | None = None  # switch per-cell seeding on before the first cell
-
-
-@dataclass
-class Failure:
-    """Why a notebook did not run to the end, and where."""
-
-    kind: str  # "error" | "timeout" | "dead-kernel" | "interrupted" | "kernel"
-    message: str
-    cell_index: int | None = None
-    ename: str | None = None
-    evalue: str | None = None
-
-
-@dataclass
-class NotebookRun:
-    """The outcome of executing one notebook."""
-
-    notebook: Any  # the executed copy (nbformat NotebookNode)
-    executed: set[int] = field(default_factory=set)  # indices of the code cells that ran
-    records: dict[int, dict] = field(default_factory=dict)  # cell index -> repro payload
-    failure: Failure | None = None
-    kernel_name: str = ""
-    hash_seed: str = DEFAULT_HASH_SEED
-    duration: float = 0.0
-    records_available: bool = False  # repro was importable in the kernel
-    original_tags: dict[int, list | None] = field(default_factory=dict)  # tags before repro added its own
 
 
 class CellIdKernelClient(AsyncKernelClient):

@@ -46,7 +46,14 @@ def read_notebook(path: Path):
     if major == 4 and not isinstance(data.get("cells"), list):
         raise NotebookError(f"{path}: not a notebook (no 'cells' list)")
     try:
-        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+        if major == 4:
+            # The JSON is parsed once: nbformat.reads would parse it again, and
+            # build a node for every line of every multi-line output first.
+            from nbformat.v4.rwbase import rejoin_lines, strip_transient
+
+            nb = nbformat.from_dict(strip_transient(rejoin_lines(_outline_nodes(data))))
+        else:
+            nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
     except Exception as exc:  # nbformat raises a variety of errors for malformed content
         raise NotebookError(f"{path}: not a valid notebook: {_first_line(exc)}") from None
     for index, cell in enumerate(nb.cells):
@@ -83,6 +90,26 @@ def write_notebook_atomic(nb, path: Path) -> None:
         if isinstance(exc, OSError):
             raise NotebookError(f"{path}: cannot write: {exc.strerror or exc}") from None
         raise
+
+
+def _outline_nodes(data: dict):
+    """Wrap the notebook, its cells and their outputs as NotebookNodes, leaving line lists alone.
+
+    Enough for nbformat's rejoin_lines to join multi-line texts in place, before
+    from_dict converts what is left.
+    """
+    from nbformat import NotebookNode
+
+    nb = NotebookNode(data)
+    cells = []
+    for cell in data.get("cells", []):
+        if isinstance(cell, dict):
+            cell = NotebookNode(cell)
+            if isinstance(cell.get("outputs"), list):
+                cell["outputs"] = [NotebookNode(o) if isinstance(o, dict) else o for o in cell["outputs"]]
+        cells.append(cell)
+    nb["cells"] = cells
+    return nb
 
 
 def _first_line(exc: BaseException) -> str:

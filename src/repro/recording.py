@@ -12,7 +12,7 @@ starts its kernels with the same value.
 from __future__ import annotations
 
 from repro import __version__
-from repro.execute import NotebookRun
+from repro.runs import NotebookRun
 
 METADATA_VERSION = 1
 

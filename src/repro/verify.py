@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from repro.compare import CompareOptions, OutputDiff, cell_markers, compare_outputs
-from repro.execute import Failure, NotebookRun
+from repro.runs import Failure, NotebookRun
 
 CELL_STATUSES = ("same", "differs", "skipped", "failed")
 NOTEBOOK_STATUSES = ("reproduced", "differs", "failed")
