@@ -69,7 +69,9 @@ def write_notebook_atomic(nb, path: Path) -> None:
     """
     import nbformat
 
-    data = nbformat.writes(nb).encode("utf-8")
+    # A notebook that was slightly off-schema when read is written back as it
+    # is rather than refused: capture_validation_error keeps nbformat from raising.
+    data = nbformat.writes(nb, capture_validation_error={}).encode("utf-8")
     if not data.endswith(b"\n"):
         data += b"\n"
     directory = path.resolve().parent

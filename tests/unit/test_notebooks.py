@@ -15,7 +15,7 @@ def _sample():
         new_output("stream", name="stdout", text="a\nb\n"),
         new_output("execute_result", data={"text/plain": "1\n2", "application/json": {"x": [1, 2]}}, execution_count=1),
     ]
-    return new_notebook(cells=[new_markdown_cell("# T\ntext"), cell], metadata={"kernelspec": {"name": "python3"}})
+    return new_notebook(cells=[new_markdown_cell("# T\ntext"), cell], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
 
 
 def test_reads_the_same_notebook_as_nbformat(tmp_path):
