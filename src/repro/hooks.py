@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 MAX_RECORDS = 10_000
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
     seed: int | None
     seed_mode: str

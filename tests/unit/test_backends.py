@@ -10,7 +10,7 @@ import pytest
 
 from repro.backends import load_backends
 from repro.backends.numpy import NumpyBackend
-from repro.backends.python_random import PythonRandomBackend, _state_bytes
+from repro.backends.python_random import FINGERPRINT_SIZE, PythonRandomBackend, _state_bytes
 
 
 def test_builtin_backends_register_through_the_entry_point_group():
@@ -47,10 +47,31 @@ def test_python_random_fast_state_matches_getstate():
     backend = PythonRandomBackend()
     random.seed(3)
     random.random()
-    assert backend.state() == _state_bytes(random.getstate())
+    assert backend.state() == _state_bytes(random.getstate())[:FINGERPRINT_SIZE]
     random.gauss(0, 1)  # caches a second value in Python
-    assert backend.state().startswith(_state_bytes(random.getstate()))
-    assert backend.state() != _state_bytes(random.getstate())
+    assert backend.state().startswith(_state_bytes(random.getstate())[:FINGERPRINT_SIZE])
+    assert backend.state() != _state_bytes(random.getstate())[:FINGERPRINT_SIZE]
+
+
+@pytest.mark.parametrize("backend, draw_words", [(PythonRandomBackend(), random.getrandbits), (NumpyBackend(), None)])
+def test_every_number_of_draws_changes_the_fingerprint(backend, draw_words):
+    """Including whole multiples of the 624-word block, which bring the index back."""
+    for count in (1, 623, 624, 625, 1248):
+        backend.seed(11)
+        seeded = backend.state()
+        if draw_words is not None:
+            for _ in range(count):
+                draw_words(32)
+        else:
+            np.random.randint(0, 2**32, size=count, dtype=np.uint32)
+        assert backend.state() != seeded, count
+
+
+def test_seeding_matches_random_seed():
+    backend = PythonRandomBackend()
+    random.gauss(0, 1)
+    backend.seed(99)
+    assert random.random() == random.Random(99).random()
 
 
 def test_torch_state_follows_the_cpu_generator():
