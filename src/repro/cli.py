@@ -52,6 +52,16 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _runs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def _comparison_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("comparison")
     group.add_argument("--rtol", type=_non_negative_float, help="relative tolerance for numbers in text outputs")
@@ -96,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="notebook files, or directories to search for them")
     verify.add_argument("--seed", type=_seed, metavar="N",
                         help="switch per-cell seeding on with seed N before the first cell")
+    verify.add_argument("--runs", type=_runs, default=1, metavar="N",
+                        help="execute each notebook N >= 2 times in parallel kernels and name the cause of "
+                        "each difference (nondeterministic, hash-order, drift)")
     _execution_options(verify)
     _comparison_options(verify)
     _report_options(verify)
@@ -107,6 +120,22 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
                         help="notebook files, or directories to search for them")
     _execution_options(record)
+
+    kernel = commands.add_parser("kernel", help="manage a reproducible Jupyter kernel")
+    kernel_commands = kernel.add_subparsers(dest="kernel_command", metavar="ACTION", parser_class=_Parser,
+                                            required=True)
+    install = kernel_commands.add_parser(
+        "install", help="install a kernelspec for this Python with PYTHONHASHSEED fixed and repro loaded",
+        description="Install a kernelspec for the Python running repro-nb, with PYTHONHASHSEED fixed and "
+        "the repro extension loaded at start, so interactive sessions run under the conditions of verify.")
+    install.add_argument("--name", default="python3-repro", help="kernelspec name (default: %(default)s)")
+    install.add_argument("--display-name", help="name shown in Jupyter (default: derived from --name)")
+    install.add_argument("--seed", type=_seed, metavar="N", help="also switch per-cell seeding on with seed N")
+    install.add_argument("--hash-seed", default="0", metavar="N", help="PYTHONHASHSEED (default: %(default)s)")
+    where = install.add_mutually_exclusive_group()
+    where.add_argument("--user", action="store_true", help="install for the current user")
+    where.add_argument("--sys-prefix", action="store_true", help="install into this Python's prefix (a venv, say)")
+    where.add_argument("--prefix", type=Path, help="install under PREFIX/share/jupyter/kernels")
 
     diff = commands.add_parser("diff", help="compare the outputs of two executed notebooks",
                                description="Compare two executed notebooks by the rules of verify, "
@@ -132,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             return _verify(args)
         if args.command == "record":
             return _record(args)
+        if args.command == "kernel":
+            return _kernel_install(args)
         return _diff(args)
     except UsageFailure as exc:
         print(f"repro-nb: error: {exc}", file=sys.stderr)
@@ -297,9 +328,36 @@ def _run(path: Path, nb, options):
         report.clear_progress()
 
 
-def _verify(args) -> int:
-    from repro.verify import verify_result
+def _other_hash_seed(hash_seed: str) -> str:
+    return "1" if hash_seed != "1" else "2"
 
+
+def _verify_one(path: Path, nb, options, compare_options, runs: int):
+    """Execute *nb* once, or *runs* times in parallel kernels, and compare."""
+    import dataclasses
+    import os
+
+    from repro.execute import execute_notebook, notebook_hash_seed, run_parallel
+    from repro.runs import DEFAULT_HASH_SEED
+    from repro.verify import needs_hash_run, verify_result
+
+    if runs == 1:
+        return verify_result(path, nb, [_run(path, nb, options)], compare_options)
+    workers = min(runs, os.cpu_count() or 1)
+    executions = run_parallel([lambda: execute_notebook(nb, path, options) for _ in range(runs)], workers)
+    result = verify_result(path, nb, executions, compare_options)
+    if needs_hash_run(result):
+        # Only a difference needs explaining: a run under another PYTHONHASHSEED
+        # tells hash-order apart from drift.
+        hash_seed = options.hash_seed or notebook_hash_seed(nb) or DEFAULT_HASH_SEED
+        other = dataclasses.replace(options, hash_seed=_other_hash_seed(hash_seed))
+        hash_run = execute_notebook(nb, path, other)
+        if hash_run.failure is None:
+            result = verify_result(path, nb, executions, compare_options, hash_run=hash_run)
+    return result
+
+
+def _verify(args) -> int:
     config = _settings(args)
     compare_options = _compare_options(args, config)
     options = _execute_options(args, config, seed=args.seed)
@@ -308,9 +366,9 @@ def _verify(args) -> int:
     _check_kernel(options)
     results = []
     for path, nb in zip(args.notebooks, notebooks):
-        run = _run(path, nb, options)
-        results.append(verify_result(path, nb, run, compare_options))
-        if run.failure is not None and run.failure.kind == "interrupted":
+        result = _verify_one(path, nb, options, compare_options, args.runs)
+        results.append(result)
+        if result.failure is not None and result.failure.kind == "interrupted":
             break
     _emit(results, args)
     return EXIT_OK if all(r.status == "reproduced" for r in results) else EXIT_DIFFERS
@@ -354,3 +412,35 @@ def _diff(args) -> int:
     result = diff_result(args.a, a_nb, b_nb, compare_options)
     _emit([result], args)
     return EXIT_OK if result.status == "reproduced" else EXIT_DIFFERS
+
+
+def _kernel_install(args) -> int:
+    import json
+    import tempfile
+
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if not args.hash_seed.isdigit() or int(args.hash_seed) > 4294967295:
+        raise UsageFailure(f"--hash-seed must be an integer from 0 to 4294967295, got {args.hash_seed!r}")
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+            "--IPKernelApp.extra_extensions=repro"]
+    if args.seed is not None:
+        argv.append(f"--Repro.seed={args.seed}")
+    spec = {
+        "argv": argv,
+        "display_name": args.display_name or f"Python {sys.version_info.major}.{sys.version_info.minor} (repro)",
+        "language": "python",
+        "env": {"PYTHONHASHSEED": args.hash_seed},
+        "metadata": {"debugger": True},
+    }
+    with tempfile.TemporaryDirectory() as staging:
+        (Path(staging) / "kernel.json").write_text(json.dumps(spec, indent=1) + "\n", encoding="utf-8")
+        prefix = str(args.prefix) if args.prefix else (sys.prefix if args.sys_prefix else None)
+        try:
+            destination = KernelSpecManager().install_kernel_spec(
+                staging, kernel_name=args.name, user=args.user, prefix=prefix)
+        except OSError as exc:
+            raise UsageFailure(f"cannot install the kernelspec: {exc.strerror or exc}"
+                               " (try --user or --sys-prefix)") from None
+    print(f"installed kernelspec {args.name} in {destination}")
+    return EXIT_OK

@@ -14,12 +14,15 @@ Built on nbclient's hooks and options rather than a fork of its client:
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import copy
+import json
 import os
 import signal
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +49,9 @@ else:
 """
 
 SKIP_TAG = "repro-skip"
+
+#: Kernel-side expression whose value is the environment, as JSON text.
+ENVIRONMENT_EXPRESSION = "__import__('repro.environment').environment.capture_environment_json()"
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,7 @@ class _Client(NotebookClient):
         self.on_cell_start = self._on_cell_start
         self.on_cell_execute = self._on_cell_execute
         self.on_cell_executed = self._on_cell_executed
+        self.on_notebook_complete = self._on_notebook_complete
 
     async def _on_notebook_start(self, notebook) -> None:
         # nbclient shuts the kernel down on SIGINT, which surfaces as a dead
@@ -122,6 +129,20 @@ class _Client(NotebookClient):
         msg_id = self.kc.execute(self._preload, silent=True, store_history=False)
         reply = await self.async_wait_for_reply(msg_id)
         self._run.records_available = bool(reply) and reply["content"].get("status") == "ok"
+
+    async def _on_notebook_complete(self, notebook) -> None:
+        """Ask the kernel for its environment, once the notebook has imported what it uses."""
+        if not self._run.records_available or self.kc is None or self.interrupted:
+            return
+        try:
+            msg_id = self.kc.execute("", silent=True, store_history=False,
+                                     user_expressions={"environment": ENVIRONMENT_EXPRESSION})
+            reply = await self.async_wait_for_reply(msg_id)
+            value = reply["content"]["user_expressions"]["environment"]
+            if value.get("status") == "ok":
+                self._run.environment = json.loads(ast.literal_eval(value["data"]["text/plain"]))
+        except Exception as exc:  # the environment is a nicety; the run stands without it
+            self.log.debug("could not capture the environment: %s", exc)
 
     def _on_sigint(self) -> None:
         self.interrupted = True
@@ -140,6 +161,47 @@ class _Client(NotebookClient):
         for payload in execute_reply["content"].get("payload", ()):
             if payload.get("source") == PAYLOAD_SOURCE:
                 self._run.records[cell_index] = payload
+
+
+# Kernels of runs in flight, so that Ctrl-C in the main thread can stop those
+# that worker threads run (see run_parallel).
+_live_managers: set = set()
+_live_lock = threading.Lock()
+_stop_all = threading.Event()
+
+
+def kill_all_kernels() -> None:
+    """Kill the kernel of every run in flight; their runs end as interrupted."""
+    _stop_all.set()
+    with _live_lock:
+        managers = list(_live_managers)
+    for manager in managers:
+        process = getattr(getattr(manager, "provisioner", None), "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+
+
+def run_parallel(jobs: list[Callable[[], Any]], workers: int) -> list[Any]:
+    """Run *jobs* (each executing one notebook) on up to *workers* threads, in order.
+
+    Ctrl-C kills every kernel in flight, then waits for the jobs to wind down.
+    """
+    if workers <= 1 or len(jobs) <= 1:
+        return [job() for job in jobs]
+    from concurrent.futures import ThreadPoolExecutor
+
+    _stop_all.clear()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="repro-run") as pool:
+        futures = [pool.submit(job) for job in jobs]
+        try:
+            return [future.result() for future in futures]
+        except KeyboardInterrupt:
+            kill_all_kernels()
+            for future in futures:
+                future.cancel()
+            return [future.result() for future in futures if not future.cancelled()]
+        finally:
+            _stop_all.clear()
 
 
 def notebook_hash_seed(nb) -> str | None:
@@ -199,13 +261,17 @@ def execute_notebook(
     # report, and quoted only when the kernel dies or fails to start.
     kernel_log = tempfile.TemporaryFile(mode="w+b")
     start = time.perf_counter()
+    with _live_lock:
+        _live_managers.add(manager)
     try:
+        if _stop_all.is_set():
+            raise KeyboardInterrupt
         client.execute(env=env, stdout=kernel_log, stderr=kernel_log)
     except CellTimeoutError:
         run.failure = Failure("timeout", f"cell timed out after {options.timeout:g} s", client.current_index)
         _interrupt(manager)
     except DeadKernelError:
-        if client.interrupted:  # the kernel was shut down on Ctrl-C
+        if client.interrupted or _stop_all.is_set():  # the kernel was shut down on Ctrl-C
             run.failure = Failure("interrupted", "interrupted by the user", client.current_index)
         else:
             run.failure = Failure("dead-kernel", "the kernel died" + _log_tail(kernel_log), client.current_index)
@@ -220,6 +286,8 @@ def execute_notebook(
         run.failure = Failure("kernel", message, client.current_index)
     finally:
         _shutdown(client, manager)
+        with _live_lock:
+            _live_managers.discard(manager)
         kernel_log.close()
         run.duration = time.perf_counter() - start
     return run

@@ -85,12 +85,19 @@ class ReproMagics(Magics):
             return run_body(self.shell, cell)
 
     @magic_arguments()
-    @argument("command", choices=["log"], help="log: the per-cell records of this session.")
-    @argument("--json", action="store_true", help="Print the records as JSON.")
+    @argument("command", choices=["log", "env"],
+              help="log: the per-cell records of this session; env: what results depend on besides the code.")
+    @argument("--json", action="store_true", help="Print as JSON.")
     @line_magic
     def repro(self, line: str = ""):
-        """Inspect repro's records: ``%repro log [--json]``."""
+        """Inspect repro's records, ``%repro log [--json]``, or the environment, ``%repro env [--json]``."""
         args = parse_argstring(self.repro, line)
+        if args.command == "env":
+            from repro.environment import capture_environment, format_environment
+
+            env = capture_environment()
+            print(json.dumps(env, indent=1, sort_keys=True) if args.json else format_environment(env))
+            return
         payloads = list(self._repro.recorder.records)
         if args.json:
             print(json.dumps(payloads, indent=1))

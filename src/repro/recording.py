@@ -3,7 +3,8 @@
 Cell metadata ``repro`` holds the cell's record (the version-1 payload of
 :mod:`repro.record`, without its ``source`` key). Notebook metadata ``repro``::
 
-    {"version": 1, "repro_version": "0.1.0", "hash_seed": "0", "kernel": "python3"}
+    {"version": 1, "repro_version": "0.1.0", "hash_seed": "0", "kernel": "python3",
+     "environment": {...}}     # repro.environment.capture_environment(), when repro ran in the kernel
 
 ``hash_seed`` is the PYTHONHASHSEED the notebook was recorded under; verify
 starts its kernels with the same value.
@@ -39,4 +40,6 @@ def apply_records(run: NotebookRun):
         "hash_seed": run.hash_seed,
         "kernel": run.kernel_name,
     }
+    if run.environment is not None:
+        nb.metadata["repro"]["environment"] = run.environment
     return nb

@@ -12,12 +12,17 @@ JSON schema, version 1::
           "failure": null | {"kind": "error" | "timeout" | "dead-kernel" | "interrupted" | "kernel",
                              "message": "...", "cell": INDEX, "ename": ..., "evalue": ...},
           "first_difference": INDEX | null, # first cell that differs or failed
+          "runs": 2,                        # executions compared (verify --runs)
+          "rng_divergence": null | {"cell": INDEX, "backend": "numpy", "against": "stored" | "runs"},
+          "notes": ["cell 5 was edited since its outputs were recorded", ...],   # stale outputs
+          "environment_changes": [{"key": "packages.numpy", "recorded": "1.26.4", "current": "2.4.6"}],
           "cells": [
             {
               "index": 4,                   # position in the notebook's cells, from 0, markdown included
               "status": "same" | "differs" | "skipped" | "failed",
               "execution_count": 3,         # stored In [n], or null
               "reason": null | "...",       # why skipped or failed
+              "cause": null | "nondeterministic" | "hash-order" | "drift",   # with --runs
               "diffs": [{"kind": ..., "key": ..., "expected": ..., "actual": ..., "diff": ..., "image": ...}]
             }
           ]
@@ -77,7 +82,19 @@ def _summary(result: NotebookResult) -> str:
                                               CellResult(result.failure.cell_index, "failed")))
         return f"failed{where}: {result.failure.message}"
     n = len(result.differing)
-    return f"{n} cell{'s' if n != 1 else ''} differ{'s' if n == 1 else ''}{timing}"
+    text = f"{n} cell{'s' if n != 1 else ''} differ{'s' if n == 1 else ''}"
+    by_cause: dict[str, list[int]] = {}
+    for cell in result.differing:
+        if cell.cause:
+            by_cause.setdefault(cell.cause, []).append(cell.index + 1)
+    if by_cause:
+        parts = []
+        for cause, numbers in by_cause.items():
+            cells = ", ".join(map(str, numbers))
+            parts.append(f"{len(numbers)} {cause} (cell{'s' if len(numbers) > 1 else ''} {cells})")
+        text += ": " + ", ".join(parts)
+    runs = f", {result.runs} runs" if result.runs > 1 else ""
+    return f"{text}{runs}{timing}"
 
 
 def render_text(results: Iterable[NotebookResult], colour: bool = False) -> str:
@@ -96,10 +113,38 @@ def render_text(results: Iterable[NotebookResult], colour: bool = False) -> str:
             if cell.status == "failed" and result.failure is not None:
                 continue  # already said on the notebook's line
             note = "first difference" if cell.index == first else f"possibly downstream of cell {first + 1}"
-            lines.append(f"  {style(cell_label(cell), 'bold')}: {style(note, 'yellow' if cell.index == first else 'dim')}")
+            cause = f" [{cell.cause}]" if cell.cause else ""
+            lines.append(f"  {style(cell_label(cell), 'bold')}{cause}: {style(note, 'yellow' if cell.index == first else 'dim')}")
             for diff in cell.diffs:
                 lines.extend("    " + line for line in _render_diff(diff, style))
+        lines.extend("  " + line for line in explanation(result))
     return "\n".join(lines)
+
+
+def explanation(result: NotebookResult) -> list[str]:
+    """What repro can say about why: RNG divergence, numerical drift, stale outputs, environment."""
+    lines = []
+    divergence = result.rng_divergence
+    if divergence is not None:
+        against = "the recorded run" if divergence.against == "stored" else "another run"
+        lines.append(f"first RNG divergence: {divergence.backend} after cell {divergence.cell + 1} "
+                     f"(its random state differs from {against} from there on)")
+    drift = [c for c in result.differing if c.cause == "drift"]
+    if drift and result.records:
+        first_drift = drift[0].index
+        if divergence is None or divergence.cell > first_drift:
+            lines.append(f"drift at cell {first_drift + 1} with the same random draws: the difference is numerical "
+                         "(library versions, BLAS, thread count, hardware)")
+        else:
+            lines.append(f"drift: the random stream changed upstream, at cell {divergence.cell + 1}")
+    lines.extend(f"note: {note}" for note in result.notes)
+    if result.environment_changes:
+        lines.append("environment changed since recording:")
+        for key, before, after in result.environment_changes[:20]:
+            lines.append(f"  {key}: {before if before is not None else '-'} -> {after if after is not None else '-'}")
+        if len(result.environment_changes) > 20:
+            lines.append(f"  ... {len(result.environment_changes) - 20} more")
+    return lines
 
 
 def _render_diff(diff, style: _Style) -> list[str]:
@@ -142,12 +187,24 @@ def to_json_data(results: Iterable[NotebookResult]) -> dict:
                 "duration": None if result.duration is None else round(result.duration, 3),
                 "failure": failure,
                 "first_difference": result.first_difference,
+                "runs": result.runs,
+                "rng_divergence": None if result.rng_divergence is None else {
+                    "cell": result.rng_divergence.cell,
+                    "backend": result.rng_divergence.backend,
+                    "against": result.rng_divergence.against,
+                },
+                "notes": result.notes,
+                "environment_changes": [
+                    {"key": key, "recorded": before, "current": after}
+                    for key, before, after in result.environment_changes
+                ],
                 "cells": [
                     {
                         "index": c.index,
                         "status": c.status,
                         "execution_count": c.execution_count,
                         "reason": c.reason,
+                        "cause": c.cause,
                         "diffs": [asdict(d) for d in c.diffs],
                     }
                     for c in result.cells

@@ -36,3 +36,4 @@ class NotebookRun:
     duration: float = 0.0
     records_available: bool = False  # repro was importable in the kernel
     original_tags: dict[int, list | None] = field(default_factory=dict)  # tags before repro added its own
+    environment: dict | None = None  # captured in the kernel after the last cell (repro.environment)

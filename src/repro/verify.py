@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from repro.compare import CompareOptions, OutputDiff, cell_markers, compare_outputs
+from repro.diagnose import Divergence, classify, rng_divergence, stale_notes
 from repro.runs import Failure, NotebookRun
 
 CELL_STATUSES = ("same", "differs", "skipped", "failed")
@@ -22,6 +23,7 @@ class CellResult:
     execution_count: int | None = None  # the stored one, as the user saw it
     diffs: list[OutputDiff] = field(default_factory=list)
     reason: str | None = None  # why skipped or failed
+    cause: str | None = None  # for a differing cell, with --runs: one of repro.diagnose.CAUSES
 
 
 @dataclass
@@ -32,6 +34,10 @@ class NotebookResult:
     failure: Failure | None = None
     duration: float | None = None
     records: dict[int, dict] = field(default_factory=dict)
+    runs: int = 1
+    rng_divergence: Divergence | None = None
+    notes: list[str] = field(default_factory=list)  # signs of stale stored outputs
+    environment_changes: list[tuple[str, str | None, str | None]] = field(default_factory=list)
 
     @property
     def differing(self) -> list[CellResult]:
@@ -105,17 +111,51 @@ def notebook_status(cells: list[CellResult], failure: Failure | None) -> str:
     return "reproduced"
 
 
-def verify_result(path: Path, stored_nb, run: NotebookRun, options: CompareOptions) -> NotebookResult:
-    """Compare a run of *stored_nb* with what it stored."""
-    cells = compare_cells(stored_nb, run.notebook, options, executed=run.executed, failure=run.failure)
-    return NotebookResult(
+def verify_result(path: Path, stored_nb, runs: list[NotebookRun], options: CompareOptions,
+                  hash_run: NotebookRun | None = None) -> NotebookResult:
+    """Compare one or more runs of *stored_nb* with what it stored, and explain the differences.
+
+    *runs* have identical settings; *hash_run*, if any, used another PYTHONHASHSEED.
+    """
+    from repro.environment import environment_changes
+
+    primary = next((run for run in runs if run.failure is not None), runs[0])
+    cells = compare_cells(stored_nb, primary.notebook, options, executed=primary.executed, failure=primary.failure)
+    if primary.failure is None:
+        for run in runs:
+            if run is primary:
+                continue
+            for cell in cells:
+                if cell.status == "same":
+                    diffs = compare_outputs(stored_nb.cells[cell.index].get("outputs", []),
+                                            run.notebook.cells[cell.index].get("outputs", []), options)
+                    if diffs:
+                        cell.status, cell.diffs = "differs", diffs
+        if len(runs) > 1:
+            for cell in cells:
+                if cell.status == "differs":
+                    cell.cause = classify(cell.index, runs, hash_run, options)
+    status = notebook_status(cells, primary.failure)
+    result = NotebookResult(
         path=path,
-        status=notebook_status(cells, run.failure),
+        status=status,
         cells=cells,
-        failure=run.failure,
-        duration=run.duration,
-        records=run.records,
+        failure=primary.failure,
+        duration=max(run.duration for run in runs),
+        records=primary.records,
+        runs=len(runs),
+        rng_divergence=rng_divergence(stored_nb, runs) if status != "reproduced" else None,
+        notes=stale_notes(stored_nb) if status != "reproduced" else [],
     )
+    recorded_env = stored_nb.metadata.get("repro", {}).get("environment")
+    if status != "reproduced" and recorded_env and primary.environment:
+        result.environment_changes = environment_changes(recorded_env, primary.environment)
+    return result
+
+
+def needs_hash_run(result: NotebookResult) -> bool:
+    """Whether a run under another PYTHONHASHSEED could tell causes apart."""
+    return result.failure is None and bool(result.differing)
 
 
 def diff_result(path: Path, a_nb, b_nb, options: CompareOptions) -> NotebookResult:

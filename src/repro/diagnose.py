@@ -1,0 +1,116 @@
+"""Why a notebook did not reproduce: causes, the first RNG divergence, stale outputs.
+
+Pure functions over notebooks, runs and records; :mod:`repro.verify` attaches
+what they find to its results.
+
+Causes of a differing cell, from repeated runs (``verify --runs N``):
+
+- ``nondeterministic``: runs with identical settings disagree with each other;
+- ``hash-order``: the runs agree under one PYTHONHASHSEED and change with another;
+- ``drift``: all runs agree with each other but not with the stored outputs
+  (library or environment change, stale outputs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from repro.compare import CompareOptions, compare_outputs
+from repro.runs import NotebookRun
+from repro.seeding import source_digest
+
+CAUSES = ("nondeterministic", "hash-order", "drift")
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """The first cell after which some generator's state differs between two runs."""
+
+    cell: int  # index in the notebook's cells
+    backend: str
+    against: str  # "stored" (the recorded run) or "runs" (two runs of this verify)
+
+
+def outputs_differ(a_cell, b_cell, options: CompareOptions) -> bool:
+    return bool(compare_outputs(a_cell.get("outputs", []), b_cell.get("outputs", []), options))
+
+
+def classify(index: int, runs: list[NotebookRun], hash_run: NotebookRun | None, options: CompareOptions) -> str:
+    """The cause of a difference at cell *index*, given runs with identical settings and
+    one run with another PYTHONHASHSEED."""
+    first = runs[0].notebook.cells[index]
+    if any(outputs_differ(first, run.notebook.cells[index], options) for run in runs[1:]):
+        return "nondeterministic"
+    if hash_run is not None and outputs_differ(first, hash_run.notebook.cells[index], options):
+        return "hash-order"
+    return "drift"
+
+
+def stored_records(nb) -> dict[int, dict]:
+    """The per-cell records ``repro-nb record`` stored in cell metadata."""
+    return {i: cell.metadata["repro"] for i, cell in enumerate(nb.cells)
+            if cell.cell_type == "code" and isinstance(cell.metadata.get("repro"), dict)}
+
+
+def first_divergence(reference: dict[int, dict], other: dict[int, dict], against: str) -> Divergence | None:
+    """The first cell, in notebook order, that draws from a generator whose state differs
+    between two sets of records (before or after the cell).
+
+    A generator nobody draws from may differ from the start (unseeded at kernel
+    start) without changing any result: it counts only where a cell uses it, or
+    may have (imported during the cell, with no seed in force).
+    """
+    for index in sorted(set(reference) & set(other)):
+        ref_backends = reference[index].get("backends", {})
+        other_backends = other[index].get("backends", {})
+        for name in sorted(set(ref_backends) & set(other_backends)):
+            a, b = ref_backends[name], other_backends[name]
+            if a.get("consumed") is False and b.get("consumed") is False:
+                continue
+            for key in ("before", "after"):
+                if a.get(key) is not None and b.get(key) is not None and a.get(key) != b.get(key):
+                    return Divergence(cell=index, backend=name, against=against)
+    return None
+
+
+def rng_divergence(stored_nb, runs: list[NotebookRun]) -> Divergence | None:
+    """Against the stored records when there are any, else between the runs."""
+    stored = stored_records(stored_nb)
+    if stored and runs and runs[0].records:
+        found = first_divergence(stored, runs[0].records, "stored")
+        if found is not None:
+            return found
+    for run in runs[1:]:
+        found = first_divergence(runs[0].records, run.records, "runs")
+        if found is not None:
+            return found
+    return None
+
+
+def stale_notes(nb) -> list[str]:
+    """Signs that the stored outputs were not produced by running the current notebook top to bottom."""
+    notes = []
+    counted = [(i, c.get("execution_count")) for i, c in enumerate(nb.cells)
+               if c.cell_type == "code" and c.source.strip()]
+    with_counts = [(i, n) for i, n in counted if n is not None]
+    for (i, a), (j, b) in zip(with_counts, with_counts[1:]):
+        if b <= a:
+            notes.append(f"stored outputs were run out of order: cell {j + 1} has In [{b}] after In [{a}] in cell {i + 1}")
+            break
+    else:
+        if with_counts:
+            last_counted = with_counts[-1][0]
+            missing = [i + 1 for i, n in counted if n is None and i < last_counted]
+            if missing:
+                cells = ", ".join(map(str, missing))
+                notes.append(f"stored outputs skip cell{'s' if len(missing) > 1 else ''} {cells}: "
+                             "they were not run before later cells")
+            counts = [n for _, n in with_counts]
+            if counts and (counts[0] != 1 or any(b != a + 1 for a, b in zip(counts, counts[1:]))) and not missing:
+                notes.append(f"stored execution counts run {counts[0]}..{counts[-1]} over {len(counts)} cells: "
+                             "some cells were run more than once or in another session")
+    for index, cell in enumerate(nb.cells):
+        record = cell.metadata.get("repro") if cell.cell_type == "code" else None
+        if isinstance(record, dict) and record.get("source_digest") and record["source_digest"] != source_digest(cell.source):
+            notes.append(f"cell {index + 1} was edited since its outputs were recorded")
+    return notes
