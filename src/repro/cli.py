@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 
 from repro import __version__
+from repro.settings import non_negative_float as _non_negative_float
+from repro.settings import positive_float as _positive_float
+from repro.settings import seed as _seed
 
 EXIT_OK = 0
 EXIT_DIFFERS = 1
@@ -24,32 +27,6 @@ class UsageFailure(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0: {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = _non_negative_float(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be > 0")
-    return value
-
-
-def _seed(text: str) -> int:
-    from repro.seeding import check_seed
-
-    try:
-        return check_seed(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _runs(text: str) -> int:
@@ -204,82 +181,40 @@ def _read_all(paths: list[Path]) -> list:
 
 
 def _settings(args) -> dict:
-    from repro.config import ConfigError, load_config
+    from repro.settings import SettingsError, load_settings
 
     try:
-        config, source = load_config(Path.cwd())
-    except ConfigError as exc:
+        return load_settings(Path.cwd())
+    except SettingsError as exc:
         raise UsageFailure(str(exc)) from None
-    return dict(config, _source=source)
-
 
 def _compare_options(args, config: dict):
-    from repro.compare import CompareOptions, read_sanitize_file
-    from repro.config import ConfigError, masks_from_config
+    from repro.settings import SettingsError, compare_options
 
-    source = config.get("_source")
     try:
-        masks = masks_from_config(config.get("masks"), source)
-    except ConfigError as exc:
+        return compare_options(config, rtol=args.rtol, atol=args.atol, image_tolerance=args.image_tolerance,
+                               masks=args.mask, sanitize=args.sanitize_with)
+    except SettingsError as exc:
         raise UsageFailure(str(exc)) from None
-    sanitize = [(source.parent / p if source else Path(p)) for p in config.get("sanitize", [])]
-    sanitize += list(args.sanitize_with)
-    for path in sanitize:
-        try:
-            masks += list(read_sanitize_file(path))
-        except OSError as exc:
-            raise UsageFailure(f"{path}: cannot read sanitize file: {exc.strerror or exc}") from None
-        except ValueError as exc:
-            raise UsageFailure(f"{path}: {exc}") from None
-    masks += [(regex, "<masked>") for regex in args.mask]
-    import re
-
-    for regex, _ in masks:
-        try:
-            re.compile(regex)
-        except re.error as exc:
-            raise UsageFailure(f"invalid mask regex {regex!r}: {exc}") from None
-
-    def pick(name, default):
-        value = getattr(args, name, None)
-        if value is None:
-            value = config.get(name, default)
-        if not isinstance(value, (int, float)) or value < 0:
-            raise UsageFailure(f"[tool.repro] {name} must be a number >= 0")
-        return float(value)
-
-    return CompareOptions(
-        rtol=pick("rtol", 0.0),
-        atol=pick("atol", 0.0),
-        image_tolerance=pick("image_tolerance", 0.0),
-        masks=tuple(masks),
-    )
-
 
 def _execute_options(args, config: dict, seed: int | None = None):
-    from repro.execute import ExecuteOptions
-
-    timeout = args.timeout if args.timeout is not None else config.get("timeout")
-    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
-        raise UsageFailure("[tool.repro] timeout must be a number > 0")
-    return ExecuteOptions(
-        kernel_name=args.kernel or config.get("kernel"),
-        current_python=args.current_python,
-        timeout=timeout,
-        seed=seed,
-    )
-
-
-def _check_kernel(options) -> None:
-    if options.current_python or options.kernel_name is None:
-        return
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    from repro.settings import SettingsError, execute_options
 
     try:
-        KernelSpecManager().get_kernel_spec(options.kernel_name)
-    except NoSuchKernel:
-        raise UsageFailure(f"no such kernel: {options.kernel_name!r} (see `jupyter kernelspec list`)") from None
+        return execute_options(config, kernel=args.kernel, current_python=args.current_python,
+                               timeout=args.timeout, seed=seed)
+    except SettingsError as exc:
+        raise UsageFailure(str(exc)) from None
 
+def _check_kernel(options) -> None:
+    if options.current_python:
+        return
+    from repro.settings import SettingsError, check_kernel
+
+    try:
+        check_kernel(options.kernel_name)
+    except SettingsError as exc:
+        raise UsageFailure(str(exc)) from None
 
 def _emit(results, args) -> None:
     from repro import report

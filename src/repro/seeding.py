@@ -11,6 +11,8 @@ changes from one process to the next.
 from __future__ import annotations
 
 import hashlib
+import os
+import weakref
 from dataclasses import dataclass
 
 SEED_LIMIT = 2**32
@@ -62,14 +64,14 @@ def derive_cell_seed(base_seed: int, source: str) -> int:
     return derive_seed(base_seed, "cell", source_digest(source))
 
 
-def derive_bits(seed: int, counter: int, bits: int) -> int:
+def derive_bits(seed: int, counter: int | str, bits: int) -> int:
     """*bits* bits of entropy derived from a cell seed and a per-cell call counter."""
     size = max(1, (bits + 7) // 8)
     value = int.from_bytes(_digest(seed, "entropy", counter, size=size), "big")
     return value >> (size * 8 - bits) if bits else 0
 
 
-@dataclass
+@dataclass(eq=False)
 class SeedState:
     """What ``%seed`` has switched on, and the seed in force for the running cell."""
 
@@ -77,10 +79,16 @@ class SeedState:
     base: int | None = None  # the N of %seed N
     current: int | None = None  # seed in force now (None: leave generators alone)
     draws: int = 0  # unseeded generators created in this cell
+    forks: int = 0  # processes forked during this cell (DataLoader workers, say)
+    lineage: str = ""  # in a forked child: which fork of which parent it is, e.g. "/2"
+
+    def __post_init__(self) -> None:
+        _states.add(self)
 
     def start_cell(self, digest: str) -> int | None:
         """Enter a new cell, given its :func:`source_digest`: return the seed to apply, or None."""
         self.draws = 0
+        self.forks = 0
         if self.mode == "per-cell" and self.base is not None:
             self.current = derive_seed(self.base, "cell", digest)
             return self.current
@@ -99,4 +107,29 @@ class SeedState:
 
             return secrets.randbits(bits)
         self.draws += 1
-        return derive_bits(self.current, self.draws, bits)
+        counter = f"{self.lineage}#{self.draws}" if self.lineage else self.draws
+        return derive_bits(self.current, counter, bits)
+
+
+# A forked child inherits the parent's counter: without telling the children
+# apart, every worker of a DataLoader would create the same "unseeded"
+# generators. Forks happen in a fixed order within a cell, so numbering them
+# keeps the children distinct and reproducible. register_at_fork cannot be
+# undone, hence one registration per process, over every live SeedState.
+_states: weakref.WeakSet[SeedState] = weakref.WeakSet()
+
+
+def _before_fork() -> None:
+    for state in _states:
+        state.forks += 1
+
+
+def _in_forked_child() -> None:
+    for state in _states:
+        state.lineage = f"{state.lineage}/{state.forks}"
+        state.forks = 0
+        state.draws = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_child=_in_forked_child)

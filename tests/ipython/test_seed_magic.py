@@ -171,3 +171,26 @@ def test_a_subclass_made_while_seeding_was_on_is_unseeded_after_off(shell):
     shell.out("%seed --off")
     source = "print(Derived().random())"
     assert shell.out(source) != shell.out(source)
+
+
+def test_forked_children_get_distinct_reproducible_entropy(shell):
+    """DataLoader-style workers: each fork creates different unseeded generators, the same every run."""
+    source = (
+        "import os\n"
+        "def child_draw():\n"
+        "    read, write = os.pipe()\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        "        os.write(write, repr(float(np.random.default_rng().random())).encode())\n"
+        "        os._exit(0)\n"
+        "    os.close(write)\n"
+        "    value = float(os.read(read, 100))\n"
+        "    os.waitpid(pid, 0)\n"
+        "    return value\n"
+        "print([child_draw(), child_draw()])"
+    )
+    shell.out("%seed 5")
+    first = shell.out(source)
+    values = eval(first)
+    assert values[0] != values[1]
+    assert shell.out(source) == first
