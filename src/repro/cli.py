@@ -29,7 +29,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _runs(text: str) -> int:
+def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -37,6 +37,34 @@ def _runs(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        index, total = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected I/N, e.g. 1/4, got {text!r}") from None
+    if not 1 <= index <= total:
+        raise argparse.ArgumentTypeError(f"expected 1 <= I <= N in I/N, got {text!r}")
+    return index, total
+
+
+def _parallel_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("parallel and sharded runs")
+    group.add_argument("-j", "--jobs", type=_positive_int, metavar="N",
+                       help="notebooks in parallel kernels (default: one per core)")
+    group.add_argument("--shard", type=_shard, metavar="I/N",
+                       help="only the I-th of N deterministic shares of the notebooks (for a CI matrix)")
+
+
+def select_shard(paths: list[Path], shard: tuple[int, int] | None) -> list[Path]:
+    """The notebooks of shard I/N: round-robin over the paths sorted as text, so every
+    machine computes the same split and the shares differ in size by at most one."""
+    if shard is None:
+        return paths
+    index, total = shard
+    ordered = sorted(paths, key=lambda p: p.as_posix())
+    return [path for position, path in enumerate(ordered) if position % total == index - 1]
 
 
 def _comparison_options(parser: argparse.ArgumentParser) -> None:
@@ -83,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="notebook files, or directories to search for them")
     verify.add_argument("--seed", type=_seed, metavar="N",
                         help="switch per-cell seeding on with seed N before the first cell")
-    verify.add_argument("--runs", type=_runs, default=1, metavar="N",
+    _parallel_options(verify)
+    verify.add_argument("--runs", type=_positive_int, default=1, metavar="N",
                         help="execute each notebook N >= 2 times in parallel kernels and name the cause of "
                         "each difference (nondeterministic, hash-order, drift)")
     _execution_options(verify)
@@ -96,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  "atomically, and only when the whole notebook ran.")
     record.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
                         help="notebook files, or directories to search for them")
+    _parallel_options(record)
     _execution_options(record)
 
     kernel = commands.add_parser("kernel", help="manage a reproducible Jupyter kernel")
@@ -267,7 +297,7 @@ def _other_hash_seed(hash_seed: str) -> str:
     return "1" if hash_seed != "1" else "2"
 
 
-def _verify_one(path: Path, nb, options, compare_options, runs: int):
+def _verify_one(path: Path, nb, options, compare_options, runs: int, progress: bool = True):
     """Execute *nb* once, or *runs* times in parallel kernels, and compare."""
     import dataclasses
     import os
@@ -277,7 +307,8 @@ def _verify_one(path: Path, nb, options, compare_options, runs: int):
     from repro.verify import needs_hash_run, verify_result
 
     if runs == 1:
-        return verify_result(path, nb, [_run(path, nb, options)], compare_options)
+        run = _run(path, nb, options) if progress else execute_notebook(nb, path, options)
+        return verify_result(path, nb, [run], compare_options)
     workers = min(runs, os.cpu_count() or 1)
     executions = run_parallel([lambda: execute_notebook(nb, path, options) for _ in range(runs)], workers)
     result = verify_result(path, nb, executions, compare_options)
@@ -292,41 +323,69 @@ def _verify_one(path: Path, nb, options, compare_options, runs: int):
     return result
 
 
+def _workers(args, count: int) -> int:
+    import os
+
+    return max(1, min(args.jobs or os.cpu_count() or 1, count))
+
+
 def _verify(args) -> int:
+    from repro.execute import run_parallel
+
     config = _settings(args)
     compare_options = _compare_options(args, config)
     options = _execute_options(args, config, seed=args.seed)
-    args.notebooks = expand_paths(args.notebooks)
+    args.notebooks = select_shard(expand_paths(args.notebooks), args.shard)
     notebooks = _read_all(args.notebooks)
     _check_kernel(options)
-    results = []
-    for path, nb in zip(args.notebooks, notebooks):
-        result = _verify_one(path, nb, options, compare_options, args.runs)
-        results.append(result)
-        if result.failure is not None and result.failure.kind == "interrupted":
-            break
+    workers = _workers(args, len(notebooks))
+    if workers == 1:
+        results = []
+        for path, nb in zip(args.notebooks, notebooks):
+            results.append(_verify_one(path, nb, options, compare_options, args.runs))
+            if _interrupted(results[-1].failure):
+                break
+    else:
+        results = run_parallel(
+            [(lambda path=path, nb=nb: _verify_one(path, nb, options, compare_options, args.runs, progress=False))
+             for path, nb in zip(args.notebooks, notebooks)],
+            workers,
+        )
     _emit(results, args)
     return EXIT_OK if all(r.status == "reproduced" for r in results) else EXIT_DIFFERS
+
+
+def _interrupted(failure) -> bool:
+    return failure is not None and failure.kind == "interrupted"
 
 
 def _record(args) -> int:
     from repro.notebooks import NotebookError, write_notebook_atomic
     from repro.recording import apply_records
 
+    from repro.execute import execute_notebook, run_parallel
+
     config = _settings(args)
     options = _execute_options(args, config)
-    args.notebooks = expand_paths(args.notebooks)
+    args.notebooks = select_shard(expand_paths(args.notebooks), args.shard)
     notebooks = _read_all(args.notebooks)
     _check_kernel(options)
+    workers = _workers(args, len(notebooks))
+    if workers == 1:
+        runs = []
+        for path, nb in zip(args.notebooks, notebooks):
+            runs.append(_run(path, nb, options))
+            if _interrupted(runs[-1].failure):
+                break
+    else:
+        runs = run_parallel([(lambda path=path, nb=nb: execute_notebook(nb, path, options))
+                             for path, nb in zip(args.notebooks, notebooks)], workers)
     status = EXIT_OK
-    for path, nb in zip(args.notebooks, notebooks):
-        run = _run(path, nb, options)
+    for path, run in zip(args.notebooks, runs):
         if run.failure is not None:
             where = "" if run.failure.cell_index is None else f" at cell {run.failure.cell_index + 1}"
             print(f"FAILED {path}: not recorded, failed{where}: {run.failure.message}", file=sys.stderr)
             status = EXIT_DIFFERS
-            if run.failure.kind == "interrupted":
-                break
             continue
         try:
             write_notebook_atomic(apply_records(run), path)

@@ -398,6 +398,14 @@ def _split_outputs(outputs) -> tuple[dict[str, list[str]], list[tuple[int, dict]
     return streams, rich, errors
 
 
+def _without_repro_notices(text: str) -> str:
+    """stderr without repro's own notices ("repro: ..." lines, e.g. the PYTHONHASHSEED
+    advice a plain Jupyter kernel prints): they describe the session, not the results."""
+    if "repro: " not in text:
+        return text
+    return "".join(line for line in text.splitlines(keepends=True) if not line.startswith("repro: "))
+
+
 def compare_outputs(expected: list[dict], actual: list[dict],
                     options: CompareOptions = CompareOptions()) -> list[OutputDiff]:
     """What differs between a cell's stored outputs (*expected*) and its new ones; ``[]`` means the same."""
@@ -410,6 +418,8 @@ def compare_outputs(expected: list[dict], actual: list[dict],
     for name in names:
         e_text = "".join(e_streams.get(name, ()))
         a_text = "".join(a_streams.get(name, ()))
+        if name == "stderr" and options.normalize:
+            e_text, a_text = _without_repro_notices(e_text), _without_repro_notices(a_text)
         diff = _compare_text("text", name, e_text, a_text, options)
         if diff is not None:
             if name not in a_streams:

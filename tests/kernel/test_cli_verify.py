@@ -308,3 +308,16 @@ def test_ctrl_c_reports_the_cell_and_leaves_no_kernel(tmp_path):
     assert notebook["failure"]["kind"] == "interrupted" and notebook["failure"]["cell"] == 2
     for kernel in kernels:
         assert not kernel.is_running() or kernel.status() == psutil.STATUS_ZOMBIE
+
+
+def test_parallel_jobs_and_shards(tmp_path, capsys):
+    paths = [make_notebook(tmp_path / f"nb{i}.ipynb", f"print({i})") for i in range(3)]
+    for path in paths:
+        assert run_cli(capsys, "record", str(path))[0] == 0
+    code, data = verify_json(capsys, "-j", "2", str(tmp_path))
+    assert code == 0 and [Path(n["path"]).name for n in data["notebooks"]] == ["nb0.ipynb", "nb1.ipynb", "nb2.ipynb"]
+    shards = [verify_json(capsys, "--shard", f"{i}/2", str(tmp_path))[1]["notebooks"] for i in (1, 2)]
+    names = [[Path(n["path"]).name for n in shard] for shard in shards]
+    assert names == [["nb0.ipynb", "nb2.ipynb"], ["nb1.ipynb"]]
+    code, _, err = run_cli(capsys, "verify", "--shard", "3/2", str(tmp_path))
+    assert code == 2 and "1 <= I <= N" in err

@@ -654,3 +654,13 @@ def test_importing_compare_stays_light():
 def test_output_diff_positional_construction():
     d = OutputDiff("missing", "cell", "code cell", None, "")
     assert d.image is None and d.index is None
+
+
+def test_repro_notices_on_stderr_do_not_count():
+    notice = "repro: PYTHONHASHSEED is not fixed in this kernel, so ...\n"
+    expected = [{"output_type": "stream", "name": "stderr", "text": notice},
+                {"output_type": "stream", "name": "stdout", "text": "1\n"}]
+    actual = [{"output_type": "stream", "name": "stdout", "text": "1\n"}]
+    assert compare_outputs(expected, actual) == []
+    other = [{"output_type": "stream", "name": "stderr", "text": notice + "real warning\n"}]
+    assert {d.key for d in compare_outputs(other, actual)} == {"stderr", "stdout"}

@@ -1,12 +1,13 @@
-"""Wall time of `repro-nb verify --runs 2` against a single run, on the same notebook.
+"""Parallel kernels: `verify --runs 2` against one run, and `verify -j 2` against `-j 1`.
 
-Both commands run in turn, several rounds; medians and their ratio are printed.
+Each pair of commands runs in turn, several rounds; medians and ratios are printed.
 The notebook does single-threaded work in each cell, as most cells do, so that
 the kernels' start-up does not dominate.
 
-    python benchmarks/runs_speed.py [--rounds 5]
+    python benchmarks/parallel_speed.py [--rounds 5]
 
-Target: --runs 2 on two cores costs at most 1.3x a single run.
+Targets on two cores: --runs 2 costs at most 1.3x a single run; four notebooks
+with -j 2 take at most 0.6x the serial wall time.
 """
 
 from __future__ import annotations
@@ -52,18 +53,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="repro-runs-"))
+    work = Path(tempfile.mkdtemp(prefix="repro-parallel-"))
     try:
-        path = work / "nb.ipynb"
-        build_notebook(path)
-        single, double = [], []
+        folder = work / "notebooks"
+        folder.mkdir()
+        paths = [folder / f"nb{i}.ipynb" for i in range(4)]
+        for path in paths:
+            build_notebook(path)
+        verify = [str(BIN / "repro-nb"), "verify"]
+        single, double, serial, parallel = [], [], [], []
         for _ in range(args.rounds):
-            single.append(timed([str(BIN / "repro-nb"), "verify", str(path)]))
-            double.append(timed([str(BIN / "repro-nb"), "verify", "--runs", "2", str(path)]))
+            single.append(timed([*verify, "-j", "1", str(paths[0])]))
+            double.append(timed([*verify, "-j", "1", "--runs", "2", str(paths[0])]))
+            serial.append(timed([*verify, "-j", "1", str(folder)]))
+            parallel.append(timed([*verify, "-j", "2", str(folder)]))
         a, b = statistics.median(single), statistics.median(double)
+        c, d = statistics.median(serial), statistics.median(parallel)
         print(f"{os.cpu_count()} cores, {args.rounds} rounds, median wall time:")
-        print(f"  repro-nb verify            {a:6.2f} s")
-        print(f"  repro-nb verify --runs 2   {b:6.2f} s  ({b / a:4.2f}x a single run; target <= 1.3x)")
+        print(f"  verify, one notebook             {a:6.2f} s")
+        print(f"  verify --runs 2, one notebook    {b:6.2f} s  ({b / a:4.2f}x a single run; target <= 1.3x)")
+        print(f"  verify -j 1, four notebooks      {c:6.2f} s")
+        print(f"  verify -j 2, four notebooks      {d:6.2f} s  ({d / c:4.2f}x serial; target <= 0.6x)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
