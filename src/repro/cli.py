@@ -155,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # jsonschema (under nbformat) imports rfc3987-syntax when it is installed, as
+    # JupyterLab's dependencies make it, to check "iri" string formats that no
+    # notebook schema uses; building its grammar costs about 1.5 s at every start.
+    sys.modules.setdefault("rfc3987_syntax", None)
     parser = build_parser()
     try:
         args = parser.parse_args(sys.argv[1:] if argv is None else argv)
