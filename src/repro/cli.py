@@ -285,10 +285,12 @@ def _write_bytes_atomic(path: Path, data: bytes) -> None:
         raise NotebookError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
-def _run(path: Path, nb, options):
+def _run(path: Path, nb, options, progress: bool = True):
     from repro import report
     from repro.execute import execute_notebook
 
+    if not progress:
+        return execute_notebook(nb, path, options)
     show = report.progress_printer()
     progress = (lambda index, total: show(path, index, total)) if show else None
     try:
@@ -311,8 +313,7 @@ def _verify_one(path: Path, nb, options, compare_options, runs: int, progress: b
     from repro.verify import needs_hash_run, verify_result
 
     if runs == 1:
-        run = _run(path, nb, options) if progress else execute_notebook(nb, path, options)
-        return verify_result(path, nb, [run], compare_options)
+        return verify_result(path, nb, [_run(path, nb, options, progress)], compare_options)
     workers = min(runs, os.cpu_count() or 1)
     executions = run_parallel([lambda: execute_notebook(nb, path, options) for _ in range(runs)], workers)
     result = verify_result(path, nb, executions, compare_options)
@@ -333,57 +334,49 @@ def _workers(args, count: int) -> int:
     return max(1, min(args.jobs or os.cpu_count() or 1, count))
 
 
-def _verify(args) -> int:
+def _each_notebook(paths: list[Path], notebooks: list, workers: int, work) -> list:
+    """``work(path, nb, progress)`` for each notebook: one after another, stopping at
+    Ctrl-C, or on *workers* threads in parallel (no per-cell progress then)."""
     from repro.execute import run_parallel
 
+    if workers == 1:
+        done = []
+        for path, nb in zip(paths, notebooks):
+            done.append(work(path, nb, True))
+            failure = done[-1].failure
+            if failure is not None and failure.kind == "interrupted":
+                break
+        return done
+    return run_parallel([(lambda path=path, nb=nb: work(path, nb, False)) for path, nb in zip(paths, notebooks)],
+                        workers)
+
+
+def _verify(args) -> int:
     config = _settings(args)
     compare_options = _compare_options(args, config)
     options = _execute_options(args, config, seed=args.seed)
     args.notebooks = select_shard(expand_paths(args.notebooks), args.shard)
     notebooks = _read_all(args.notebooks)
     _check_kernel(options)
-    workers = _workers(args, len(notebooks))
-    if workers == 1:
-        results = []
-        for path, nb in zip(args.notebooks, notebooks):
-            results.append(_verify_one(path, nb, options, compare_options, args.runs))
-            if _interrupted(results[-1].failure):
-                break
-    else:
-        results = run_parallel(
-            [(lambda path=path, nb=nb: _verify_one(path, nb, options, compare_options, args.runs, progress=False))
-             for path, nb in zip(args.notebooks, notebooks)],
-            workers,
-        )
+    results = _each_notebook(
+        args.notebooks, notebooks, _workers(args, len(notebooks)),
+        lambda path, nb, progress: _verify_one(path, nb, options, compare_options, args.runs, progress),
+    )
     _emit(results, args)
     return EXIT_OK if all(r.status == "reproduced" for r in results) else EXIT_DIFFERS
-
-
-def _interrupted(failure) -> bool:
-    return failure is not None and failure.kind == "interrupted"
 
 
 def _record(args) -> int:
     from repro.notebooks import NotebookError, write_notebook_atomic
     from repro.recording import apply_records
 
-    from repro.execute import execute_notebook, run_parallel
-
     config = _settings(args)
     options = _execute_options(args, config)
     args.notebooks = select_shard(expand_paths(args.notebooks), args.shard)
     notebooks = _read_all(args.notebooks)
     _check_kernel(options)
-    workers = _workers(args, len(notebooks))
-    if workers == 1:
-        runs = []
-        for path, nb in zip(args.notebooks, notebooks):
-            runs.append(_run(path, nb, options))
-            if _interrupted(runs[-1].failure):
-                break
-    else:
-        runs = run_parallel([(lambda path=path, nb=nb: execute_notebook(nb, path, options))
-                             for path, nb in zip(args.notebooks, notebooks)], workers)
+    runs = _each_notebook(args.notebooks, notebooks, _workers(args, len(notebooks)),
+                          lambda path, nb, progress: _run(path, nb, options, progress))
     status = EXIT_OK
     for path, run in zip(args.notebooks, runs):
         if run.failure is not None:
