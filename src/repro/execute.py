@@ -126,9 +126,11 @@ class _Client(NotebookClient):
             asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self._on_sigint)
         except (RuntimeError, NotImplementedError):  # not the main thread, or Windows
             pass
-        msg_id = self.kc.execute(self._preload, silent=True, store_history=False)
+        msg_id = self.kc.execute(self._preload, silent=True, store_history=False,
+                                 user_expressions={"loaded": "'repro.extension' in __import__('sys').modules"})
         reply = await self.async_wait_for_reply(msg_id)
-        self._run.records_available = bool(reply) and reply["content"].get("status") == "ok"
+        loaded = (reply or {}).get("content", {}).get("user_expressions", {}).get("loaded", {})
+        self._run.records_available = loaded.get("data", {}).get("text/plain") == "True"
 
     async def _on_notebook_complete(self, notebook) -> None:
         """Ask the kernel for its environment, once the notebook has imported what it uses."""
@@ -328,5 +330,5 @@ def _shutdown(client: NotebookClient, manager: AsyncKernelManager) -> None:
     finally:
         try:
             run_sync(manager.cleanup_resources)()
-        except Exception:
-            pass
+        except OSError as exc:  # a connection file already gone, say
+            manager.log.debug("kernel cleanup: %s", exc)

@@ -181,6 +181,7 @@ def test_a_kernel_without_repro_is_verified_without_records(tmp_path, capsys, mo
     assert code == 0, err
     nb = nbformat.read(path, 4)
     assert "repro" not in nb.cells[1].metadata
+    assert "environment" not in nb.metadata["repro"]
     assert run_cli(capsys, "verify", "--kernel", "norepro", str(path))[0] == 0
 
 
