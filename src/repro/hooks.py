@@ -37,6 +37,7 @@ class _Frame:
 class CellRecorder:
     def __init__(self, repro: Repro) -> None:
         self._repro = repro
+        self._payloads = repro.shell.payload_manager
         self._stack: list[_Frame | None] = []
         # %seed ran in the cell that loaded repro, which had no pre_run_cell.
         self._loading_frame: _Frame | None = None
@@ -93,7 +94,7 @@ class CellRecorder:
                 after=after,
             )
             self.records.append(payload)
-            self._repro.shell.payload_manager.write_payload(payload)
+            self._payloads.write_payload(payload)
         except Exception as exc:
             self._repro.warn(f"fingerprinting failed after the cell: {exc!r}")
 

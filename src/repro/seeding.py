@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import weakref
 from dataclasses import dataclass
 
@@ -32,14 +33,15 @@ def check_seed(value: object) -> int:
     return seed
 
 
-_NEEDS_LINE_WORK = ("\r", " \n", "\t\n", "\f", "\v", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+# Line breaks other than "\n", or blanks at a line's end: the source needs per-line work.
+_NEEDS_LINE_WORK = re.compile("[\r\f\v\x1c\x1d\x1e\x85\u2028\u2029]|[ \t]\n")
 
 
 def normalize_source(source: str) -> str:
     """Cell source as it is hashed: line endings unified, trailing blanks of lines
     and blank lines at both ends dropped."""
     # Runs before every cell: most sources need no per-line work.
-    if any(marker in source for marker in _NEEDS_LINE_WORK):
+    if _NEEDS_LINE_WORK.search(source):
         source = "\n".join([line.rstrip() for line in source.splitlines()])
     return source.rstrip().strip("\n")
 
