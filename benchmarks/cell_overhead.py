@@ -14,7 +14,6 @@ import argparse
 import importlib.util
 import statistics
 import subprocess
-import sys
 import time
 
 LOAD_TIME = """

@@ -9,7 +9,6 @@ event callback that raised would print a traceback into the user's output.
 
 from __future__ import annotations
 
-import sys
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
