@@ -258,31 +258,12 @@ def _emit(results, args) -> None:
     else:
         print(report.render_text(results, colour=report.use_colour(sys.stdout)))
     if args.junit_xml is not None:
-        from repro.notebooks import NotebookError
+        from repro.notebooks import NotebookError, write_bytes_atomic
 
         try:
-            _write_bytes_atomic(args.junit_xml, report.render_junit(results))
+            write_bytes_atomic(args.junit_xml, report.render_junit(results))
         except NotebookError as exc:
             raise UsageFailure(str(exc)) from None
-
-
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
-    import os
-    import tempfile
-
-    from repro.notebooks import NotebookError
-
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.resolve().parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise NotebookError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise NotebookError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def _run(path: Path, nb, options, progress: bool = True):

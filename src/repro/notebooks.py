@@ -74,8 +74,19 @@ def write_notebook_atomic(nb, path: Path) -> None:
     data = nbformat.writes(nb, capture_validation_error={}).encode("utf-8")
     if not data.endswith(b"\n"):
         data += b"\n"
-    directory = path.resolve().parent
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    write_bytes_atomic(path, data)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Replace *path* with *data* so that a reader sees the old file or the new one, never a mix.
+
+    The file keeps its permissions; on any failure it is left byte-for-byte unchanged
+    and the temporary file is removed. Raises NotebookError with a one-line message.
+    """
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=path.resolve().parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise NotebookError(f"{path}: cannot write: {exc.strerror or exc}") from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
