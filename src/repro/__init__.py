@@ -1,24 +1,60 @@
 """repro: reproducible Jupyter notebooks.
 
-In a notebook: ``%load_ext repro``, then ``%seed 42``. This module stays
-light: loading the extension imports none of numpy, torch, tensorflow,
-nbclient or nbformat.
+In a notebook: ``%load_ext repro``, then ``%seed 42``. From Python::
+
+    import repro
+    result = repro.verify_notebook("analysis.ipynb", runs=2)
+
+This module stays light: loading the extension imports none of numpy, torch,
+tensorflow, nbclient or nbformat, and the notebook side (``verify_notebook``
+and the rest of the Python API) is imported only when first used.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension", "jax_key"]
+__all__ = [
+    "__version__", "load_ipython_extension", "unload_ipython_extension", "jax_key",
+    "verify_notebook", "verify_notebooks", "record_notebook", "record_notebooks", "diff_notebooks",
+    "Options", "ExecuteOptions", "CompareOptions", "resolve_options", "InputError",
+]
+
+# The Python API, by the module that defines each name: imported on first use.
+_API = {
+    "verify_notebook": "repro.notebook.verify",
+    "verify_notebooks": "repro.notebook.verify",
+    "record_notebook": "repro.notebook.verify",
+    "record_notebooks": "repro.notebook.verify",
+    "diff_notebooks": "repro.notebook.verify",
+    "Options": "repro.options",
+    "ExecuteOptions": "repro.options",
+    "resolve_options": "repro.options",
+    "CompareOptions": "repro.notebook.compare",
+    "InputError": "repro.notebook.errors",
+}
+
+
+def __getattr__(name: str):
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'repro' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))
 
 
 def load_ipython_extension(ipython) -> None:
-    from repro.extension import load
+    from repro.kernel.extension import load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython) -> None:
-    from repro.extension import unload
+    from repro.kernel.extension import unload
 
     unload(ipython)
 
@@ -28,7 +64,7 @@ def jax_key():
 
     JAX has no global generator to seed, so pass this key where JAX wants one.
     """
-    from repro.extension import active
+    from repro.kernel.extension import active
 
     repro = active()
     if repro is None:

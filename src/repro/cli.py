@@ -9,19 +9,21 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Callable
 
 from repro import __version__
-from repro.settings import non_negative_float as _non_negative_float
-from repro.settings import positive_float as _positive_float
-from repro.settings import seed as _seed
+from repro.notebook.errors import InputError
+from repro.options import (
+    parse_non_negative_float,
+    parse_positive_float,
+    parse_positive_int,
+    parse_seed,
+    parse_shard,
+)
 
 EXIT_OK = 0
 EXIT_DIFFERS = 1
 EXIT_USAGE = 2
-
-
-class UsageFailure(Exception):
-    """Bad input: reported as one line, exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,24 +31,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+def _arg(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """An argparse ``type=`` from one of repro.options' parsers: its message, as argparse's error."""
+
+    def convert(text: str):
+        try:
+            return parse(text)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = parse.__name__.replace("parse_", "")
+    return convert
 
 
-def _shard(text: str) -> tuple[int, int]:
-    try:
-        index, total = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected I/N, e.g. 1/4, got {text!r}") from None
-    if not 1 <= index <= total:
-        raise argparse.ArgumentTypeError(f"expected 1 <= I <= N in I/N, got {text!r}")
-    return index, total
+_positive_int = _arg(parse_positive_int)
+_shard = _arg(parse_shard)
+_seed = _arg(parse_seed)
+_non_negative_float = _arg(parse_non_negative_float)
+_positive_float = _arg(parse_positive_float)
 
 
 def _parallel_options(parser: argparse.ArgumentParser) -> None:
@@ -55,16 +57,6 @@ def _parallel_options(parser: argparse.ArgumentParser) -> None:
                        help="notebooks in parallel kernels (default: one per core)")
     group.add_argument("--shard", type=_shard, metavar="I/N",
                        help="only the I-th of N deterministic shares of the notebooks (for a CI matrix)")
-
-
-def select_shard(paths: list[Path], shard: tuple[int, int] | None) -> list[Path]:
-    """The notebooks of shard I/N: round-robin over the paths sorted as text, so every
-    machine computes the same split and the shares differ in size by at most one."""
-    if shard is None:
-        return paths
-    index, total = shard
-    ordered = sorted(paths, key=lambda p: p.as_posix())
-    return [path for position, path in enumerate(ordered) if position % total == index - 1]
 
 
 def _comparison_options(parser: argparse.ArgumentParser) -> None:
@@ -167,15 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_OK
+    command = {"verify": _verify, "record": _record, "kernel": _kernel_install, "diff": _diff}[args.command]
     try:
-        if args.command == "verify":
-            return _verify(args)
-        if args.command == "record":
-            return _record(args)
-        if args.command == "kernel":
-            return _kernel_install(args)
-        return _diff(args)
-    except UsageFailure as exc:
+        return command(args)
+    except InputError as exc:
         print(f"repro-nb: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -183,205 +170,100 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_DIFFERS
 
 
-# -- commands ----------------------------------------------------------------------
+# -- commands: options in, entry point, rendering out ----------------------------------
 
 
-def expand_paths(paths: list[Path]) -> list[Path]:
-    """Notebook paths, with each directory replaced by the notebooks below it (sorted)."""
-    expanded: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and p.is_file()
-            )
-            if not found:
-                raise UsageFailure(f"{path}: is a directory with no notebooks in it")
-            expanded.extend(found)
-        else:
-            expanded.append(path)
-    return expanded
+def _options(args, seed: int | None = None):
+    from repro.options import resolve_options
+
+    return resolve_options(
+        Path.cwd(),
+        rtol=getattr(args, "rtol", None),
+        atol=getattr(args, "atol", None),
+        image_tolerance=getattr(args, "image_tolerance", None),
+        masks=getattr(args, "mask", ()),
+        sanitize=getattr(args, "sanitize_with", ()),
+        kernel=getattr(args, "kernel", None),
+        current_python=getattr(args, "current_python", False),
+        timeout=getattr(args, "timeout", None),
+        seed=seed,
+        jobs=getattr(args, "jobs", None),
+    )
 
 
-def _read_all(paths: list[Path]) -> list:
-    from repro.notebooks import NotebookError, read_notebook
+def _selected(args) -> list[Path]:
+    from repro.notebook.io import expand_paths, select_shard
 
-    notebooks = []
-    for path in paths:
-        try:
-            notebooks.append(read_notebook(path))
-        except NotebookError as exc:
-            raise UsageFailure(str(exc)) from None
-    return notebooks
+    return select_shard(expand_paths(args.notebooks), args.shard)
 
 
-def _settings(args) -> dict:
-    from repro.settings import SettingsError, load_settings
-
-    try:
-        return load_settings(Path.cwd())
-    except SettingsError as exc:
-        raise UsageFailure(str(exc)) from None
-
-def _compare_options(args, config: dict):
-    from repro.settings import SettingsError, compare_options
-
-    try:
-        return compare_options(config, rtol=args.rtol, atol=args.atol, image_tolerance=args.image_tolerance,
-                               masks=args.mask, sanitize=args.sanitize_with)
-    except SettingsError as exc:
-        raise UsageFailure(str(exc)) from None
-
-def _execute_options(args, config: dict, seed: int | None = None):
-    from repro.settings import SettingsError, execute_options
-
-    try:
-        return execute_options(config, kernel=args.kernel, current_python=args.current_python,
-                               timeout=args.timeout, seed=seed)
-    except SettingsError as exc:
-        raise UsageFailure(str(exc)) from None
-
-def _check_kernel(options) -> None:
-    if options.current_python:
+def _check_report_path(args) -> None:
+    """Before anything runs: a report never goes over a notebook or any input."""
+    target = args.junit_xml
+    if target is None:
         return
-    from repro.settings import SettingsError, check_kernel
+    if target.suffix == ".ipynb":
+        raise InputError(f"--junit-xml {target}: refusing to write a report over a notebook")
+    if target.is_dir():
+        raise InputError(f"--junit-xml {target}: is a directory")
+    inputs = [*getattr(args, "notebooks", ()), *(p for p in (getattr(args, "a", None), getattr(args, "b", None)) if p)]
+    resolved = target.resolve()
+    for path in inputs:
+        if Path(path).resolve() == resolved:
+            raise InputError(f"--junit-xml {target}: is one of the inputs")
 
-    try:
-        check_kernel(options.kernel_name)
-    except SettingsError as exc:
-        raise UsageFailure(str(exc)) from None
 
 def _emit(results, args) -> None:
-    from repro import report
+    from repro.notebook import report
 
     if args.format == "json":
         print(report.render_json(results))
     else:
         print(report.render_text(results, colour=report.use_colour(sys.stdout)))
     if args.junit_xml is not None:
-        from repro.notebooks import NotebookError, write_bytes_atomic
+        from repro.notebook.io import write_bytes_atomic
 
-        try:
-            write_bytes_atomic(args.junit_xml, report.render_junit(results))
-        except NotebookError as exc:
-            raise UsageFailure(str(exc)) from None
-
-
-def _run(path: Path, nb, options, progress: bool = True):
-    from repro import report
-    from repro.execute import execute_notebook
-
-    if not progress:
-        return execute_notebook(nb, path, options)
-    show = report.progress_printer()
-    progress = (lambda index, total: show(path, index, total)) if show else None
-    try:
-        return execute_notebook(nb, path, options, progress=progress)
-    finally:
-        report.clear_progress()
-
-
-def _other_hash_seed(hash_seed: str) -> str:
-    return "1" if hash_seed != "1" else "2"
-
-
-def _verify_one(path: Path, nb, options, compare_options, runs: int, progress: bool = True):
-    """Execute *nb* once, or *runs* times in parallel kernels, and compare."""
-    import dataclasses
-    import os
-
-    from repro.execute import execute_notebook, notebook_hash_seed, run_parallel
-    from repro.runs import DEFAULT_HASH_SEED
-    from repro.verify import needs_hash_run, verify_result
-
-    if runs == 1:
-        return verify_result(path, nb, [_run(path, nb, options, progress)], compare_options)
-    workers = min(runs, os.cpu_count() or 1)
-    executions = run_parallel([lambda: execute_notebook(nb, path, options) for _ in range(runs)], workers)
-    result = verify_result(path, nb, executions, compare_options)
-    if needs_hash_run(result):
-        # Only a difference needs explaining: a run under another PYTHONHASHSEED
-        # tells hash-order apart from drift.
-        hash_seed = options.hash_seed or notebook_hash_seed(nb) or DEFAULT_HASH_SEED
-        other = dataclasses.replace(options, hash_seed=_other_hash_seed(hash_seed))
-        hash_run = execute_notebook(nb, path, other)
-        if hash_run.failure is None:
-            result = verify_result(path, nb, executions, compare_options, hash_run=hash_run)
-    return result
-
-
-def _workers(args, count: int) -> int:
-    import os
-
-    return max(1, min(args.jobs or os.cpu_count() or 1, count))
-
-
-def _each_notebook(paths: list[Path], notebooks: list, workers: int, work) -> list:
-    """``work(path, nb, progress)`` for each notebook: one after another, stopping at
-    Ctrl-C, or on *workers* threads in parallel (no per-cell progress then)."""
-    from repro.execute import run_parallel
-
-    if workers == 1:
-        done = []
-        for path, nb in zip(paths, notebooks):
-            done.append(work(path, nb, True))
-            failure = done[-1].failure
-            if failure is not None and failure.kind == "interrupted":
-                break
-        return done
-    return run_parallel([(lambda path=path, nb=nb: work(path, nb, False)) for path, nb in zip(paths, notebooks)],
-                        workers)
+        write_bytes_atomic(args.junit_xml, report.render_junit(results))
 
 
 def _verify(args) -> int:
-    config = _settings(args)
-    compare_options = _compare_options(args, config)
-    options = _execute_options(args, config, seed=args.seed)
-    args.notebooks = select_shard(expand_paths(args.notebooks), args.shard)
-    notebooks = _read_all(args.notebooks)
-    _check_kernel(options)
-    results = _each_notebook(
-        args.notebooks, notebooks, _workers(args, len(notebooks)),
-        lambda path, nb, progress: _verify_one(path, nb, options, compare_options, args.runs, progress),
-    )
+    from repro.notebook.report import ProgressLine
+    from repro.notebook.verify import verify_notebooks
+
+    _check_report_path(args)
+    options = _options(args, seed=args.seed)
+    progress = ProgressLine()
+    try:
+        results = verify_notebooks(_selected(args), options, runs=args.runs, progress=progress)
+    finally:
+        progress.clear()
     _emit(results, args)
     return EXIT_OK if all(r.status == "reproduced" for r in results) else EXIT_DIFFERS
 
 
 def _record(args) -> int:
-    from repro.notebooks import NotebookError, write_notebook_atomic
-    from repro.recording import apply_records
+    from repro.notebook.report import ProgressLine
+    from repro.notebook.verify import record_notebooks
 
-    config = _settings(args)
-    options = _execute_options(args, config)
-    args.notebooks = select_shard(expand_paths(args.notebooks), args.shard)
-    notebooks = _read_all(args.notebooks)
-    _check_kernel(options)
-    runs = _each_notebook(args.notebooks, notebooks, _workers(args, len(notebooks)),
-                          lambda path, nb, progress: _run(path, nb, options, progress))
-    status = EXIT_OK
-    for path, run in zip(args.notebooks, runs):
-        if run.failure is not None:
-            where = "" if run.failure.cell_index is None else f" at cell {run.failure.cell_index + 1}"
-            print(f"FAILED {path}: not recorded, failed{where}: {run.failure.message}", file=sys.stderr)
-            status = EXIT_DIFFERS
-            continue
-        try:
-            write_notebook_atomic(apply_records(run), path)
-        except NotebookError as exc:
-            print(f"FAILED {exc}", file=sys.stderr)
-            status = EXIT_DIFFERS
-            continue
-        print(f"recorded {path} ({run.duration:.1f} s)")
-    return status
+    options = _options(args)
+    progress = ProgressLine()
+    try:
+        results = record_notebooks(_selected(args), options, progress=progress)
+    finally:
+        progress.clear()
+    for result in results:
+        if result.written:
+            print(result.message)
+        else:
+            print(f"FAILED {result.path}: {result.message}", file=sys.stderr)
+    return EXIT_OK if all(r.written for r in results) else EXIT_DIFFERS
 
 
 def _diff(args) -> int:
-    from repro.verify import diff_result
+    from repro.notebook.verify import diff_notebooks
 
-    config = _settings(args)
-    compare_options = _compare_options(args, config)
-    a_nb, b_nb = _read_all([args.a, args.b])
-    result = diff_result(args.a, a_nb, b_nb, compare_options)
+    _check_report_path(args)
+    result = diff_notebooks(args.a, args.b, _options(args))
     _emit([result], args)
     return EXIT_OK if result.status == "reproduced" else EXIT_DIFFERS
 
@@ -392,8 +274,12 @@ def _kernel_install(args) -> int:
 
     from jupyter_client.kernelspec import KernelSpecManager
 
-    if not args.hash_seed.isdigit() or int(args.hash_seed) > 4294967295:
-        raise UsageFailure(f"--hash-seed must be an integer from 0 to 4294967295, got {args.hash_seed!r}")
+    from repro.seeding import check_hash_seed
+
+    try:
+        hash_seed = check_hash_seed(args.hash_seed)
+    except ValueError as exc:
+        raise InputError(f"--hash-seed: {exc}") from None
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
             "--IPKernelApp.extra_extensions=repro"]
     if args.seed is not None:
@@ -402,7 +288,7 @@ def _kernel_install(args) -> int:
         "argv": argv,
         "display_name": args.display_name or f"Python {sys.version_info.major}.{sys.version_info.minor} (repro)",
         "language": "python",
-        "env": {"PYTHONHASHSEED": args.hash_seed},
+        "env": {"PYTHONHASHSEED": hash_seed},
         "metadata": {"debugger": True},
     }
     with tempfile.TemporaryDirectory() as staging:
@@ -412,7 +298,7 @@ def _kernel_install(args) -> int:
             destination = KernelSpecManager().install_kernel_spec(
                 staging, kernel_name=args.name, user=args.user, prefix=prefix)
         except OSError as exc:
-            raise UsageFailure(f"cannot install the kernelspec: {exc.strerror or exc}"
-                               " (try --user or --sys-prefix)") from None
+            raise InputError(f"cannot install the kernelspec: {exc.strerror or exc}"
+                             " (try --user or --sys-prefix)") from None
     print(f"installed kernelspec {args.name} in {destination}")
     return EXIT_OK

@@ -23,12 +23,17 @@ command line           ini option          ``[tool.repro]``
 ``--repro-timeout``    ``repro_timeout``   ``timeout``
 ``--repro-kernel``     ``repro_kernel``    ``kernel``
 ``--repro-seed``
+``--repro-runs``
 \\                     ``repro_masks``     ``masks``, ``sanitize``
 \\                                         ``image_tolerance``
 =====================  ==================  =======================
 
 Masks add up: ``[tool.repro]``'s masks and sanitize files, then ``repro_masks``
-(one regex a line, each match replaced by ``<masked>``).
+(one regex a line, each match replaced by ``<masked>``). With ``--repro-runs N``
+each notebook runs N times and a failure names the cause of each difference.
+
+An item calls :func:`repro.notebook.verify.verify_notebook`, the entry point of
+``repro-nb verify``, so both give the same result for the same notebook.
 
 pytest imports every installed plugin when it starts, so this module imports
 nothing heavy: nbclient and nbformat are imported when an item runs.
@@ -36,31 +41,32 @@ nothing heavy: nbclient and nbformat are imported when an item runs.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 import pytest
 
-_OPTIONS = pytest.StashKey[tuple]()  # (CompareOptions, ExecuteOptions' arguments), with --repro
+_OPTIONS = pytest.StashKey[tuple]()  # (Options, runs), with --repro
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    from repro import settings
-
     group = parser.getgroup("repro", "notebook reproducibility (repro-nb)")
     group.addoption("--repro", action="store_true", dest="repro", default=False,
                     help="collect .ipynb files: execute each in a fresh kernel and compare "
                     "with its stored outputs, as `repro-nb verify` does")
-    group.addoption("--repro-rtol", type=settings.non_negative_float, dest="repro_rtol", metavar="RTOL",
+    group.addoption("--repro-rtol", dest="repro_rtol", metavar="RTOL",
                     help="relative tolerance for numbers in text outputs")
-    group.addoption("--repro-atol", type=settings.non_negative_float, dest="repro_atol", metavar="ATOL",
+    group.addoption("--repro-atol", dest="repro_atol", metavar="ATOL",
                     help="absolute tolerance for numbers in text outputs")
-    group.addoption("--repro-timeout", type=settings.positive_float, dest="repro_timeout", metavar="SECONDS",
+    group.addoption("--repro-timeout", dest="repro_timeout", metavar="SECONDS",
                     help="time limit per cell")
     group.addoption("--repro-kernel", dest="repro_kernel", metavar="NAME",
                     help="kernel to run (default: each notebook's kernelspec)")
-    group.addoption("--repro-seed", type=settings.seed, dest="repro_seed", metavar="N",
+    group.addoption("--repro-seed", dest="repro_seed", metavar="N",
                     help="switch per-cell seeding on with seed N before the first cell")
+    group.addoption("--repro-runs", dest="repro_runs", metavar="N",
+                    help="execute each notebook N times and name the cause of each difference")
     parser.addini("repro_rtol", "repro: relative tolerance for numbers in text outputs")
     parser.addini("repro_atol", "repro: absolute tolerance for numbers in text outputs")
     parser.addini("repro_timeout", "repro: time limit per cell, seconds")
@@ -72,44 +78,41 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("repro"):
         return
-    import argparse
+    from repro import options
+    from repro.notebook.errors import InputError
 
-    from repro import settings
-
-    def ini(name: str, parse):
-        text = str(config.getini(name) or "").strip()
-        if not text:
+    def pick(name: str, parse, flag: str):
+        """The command line's value, else the ini file's; parsed, or a usage error naming its source."""
+        value, where = config.getoption(name), f"argument --{flag}"
+        if value is None and name in _INI:
+            value, where = str(config.getini(name) or "").strip() or None, f"ini option {name}"
+        if value is None:
             return None
         try:
-            return parse(text)
-        except (argparse.ArgumentTypeError, ValueError) as exc:
-            raise pytest.UsageError(f"ini option {name}: {exc}") from None
-
-    def pick(name: str, parse):
-        value = config.getoption(name)
-        return value if value is not None else ini(name, parse)
+            return parse(str(value).strip())
+        except InputError as exc:
+            raise pytest.UsageError(f"{where}: {exc}") from None
 
     try:
-        found = settings.load_settings(config.rootpath)
-        compare = settings.compare_options(
-            found,
-            rtol=pick("repro_rtol", settings.non_negative_float),
-            atol=pick("repro_atol", settings.non_negative_float),
+        resolved = options.resolve_options(
+            config.rootpath,
+            rtol=pick("repro_rtol", options.parse_non_negative_float, "repro-rtol"),
+            atol=pick("repro_atol", options.parse_non_negative_float, "repro-atol"),
             masks=[str(m) for m in config.getini("repro_masks") if str(m).strip()],
+            kernel=pick("repro_kernel", str, "repro-kernel"),
+            timeout=pick("repro_timeout", options.parse_positive_float, "repro-timeout"),
+            seed=pick("repro_seed", options.parse_seed, "repro-seed"),
+            jobs=1,  # one notebook per item; pytest-xdist spreads the items
         )
-        execute = settings.execute_settings(
-            found,
-            kernel=pick("repro_kernel", str),
-            timeout=pick("repro_timeout", settings.positive_float),
-            seed=config.getoption("repro_seed"),
-        )
+        runs = pick("repro_runs", options.parse_positive_int, "repro-runs") or 1
         if not hasattr(config, "workerinput"):  # once, in the xdist controller
-            settings.check_kernel(execute["kernel_name"])
-    except settings.SettingsError as exc:
+            options.check_kernel(resolved)
+    except InputError as exc:
         raise pytest.UsageError(str(exc)) from None
-    # ExecuteOptions is built when an item runs: it imports nbclient, which an xdist
-    # controller, or a run that collects no notebook, never needs.
-    config.stash[_OPTIONS] = (compare, execute)
+    config.stash[_OPTIONS] = (resolved, runs)
+
+
+_INI = {"repro_rtol", "repro_atol", "repro_timeout", "repro_kernel"}
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
@@ -139,15 +142,12 @@ class NotebookFile(pytest.File):
 
 
 class NotebookFailed(Exception):
-    """The notebook differs from its stored outputs or did not run to the end."""
+    """The notebook differs from its stored outputs, did not run to the end, or cannot be read."""
 
-    def __init__(self, result) -> None:
-        super().__init__(result.status)
+    def __init__(self, result=None, message: str = "") -> None:
+        super().__init__(message or (result.status if result is not None else ""))
         self.result = result
-
-
-class NotebookUnreadable(Exception):
-    """Not a notebook that can be read; the message is one line."""
+        self.message = message
 
 
 class NotebookItem(pytest.Item):
@@ -156,32 +156,30 @@ class NotebookItem(pytest.Item):
     result = None  # the NotebookResult, once run
 
     def runtest(self) -> None:
-        from repro.execute import ExecuteOptions, execute_notebook
-        from repro.notebooks import NotebookError, read_notebook
-        from repro.verify import verify_result
+        from repro.notebook.errors import InputError
+        from repro.notebook.verify import verify_notebook
 
-        compare, execute = self.config.stash[_OPTIONS]
+        resolved, runs = self.config.stash[_OPTIONS]
         try:
-            nb = read_notebook(self.path)
-        except NotebookError as exc:  # "PATH: what is wrong", with PATH as the report shows it
+            result = verify_notebook(self.path, resolved, runs=runs)
+        except InputError as exc:  # "PATH: what is wrong", with PATH as the report shows it
             message = str(exc)
             if message.startswith(f"{self.path}: "):
                 message = self.name + message[len(str(self.path)):]
-            raise NotebookUnreadable(message) from None
-        run = execute_notebook(nb, self.path, ExecuteOptions(**execute))
-        if run.failure is not None and run.failure.kind == "interrupted":
+            raise NotebookFailed(message=message) from None
+        if result.failure is not None and result.failure.kind == "interrupted":
             raise KeyboardInterrupt  # Ctrl-C stops the session, as for any test
-        self.result = verify_result(Path(self.name), nb, [run], compare)
+        self.result = dataclasses.replace(result, path=Path(self.name))
         if self.result.status != "reproduced":
             raise NotebookFailed(self.result)
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, NotebookFailed):
-            from repro.report import render_text
+            if excinfo.value.result is None:
+                return excinfo.value.message
+            from repro.notebook.report import render_text
 
             return render_text([excinfo.value.result], colour=False)
-        if isinstance(excinfo.value, NotebookUnreadable):
-            return str(excinfo.value)
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self):

@@ -21,6 +21,19 @@ SEED_LIMIT = 2**32
 DEFAULT_BASE_SEED = 0
 
 
+def hash_seed_fixed(environ=os.environ) -> bool:
+    """Whether this process was started with a fixed PYTHONHASHSEED."""
+    return environ.get("PYTHONHASHSEED", "random").strip().isdigit()
+
+
+def check_hash_seed(value: object) -> str:
+    """Return *value* as a PYTHONHASHSEED value (0 to 2**32 - 1), or raise ValueError."""
+    text = str(value).strip()
+    if not text.isdigit() or int(text) >= SEED_LIMIT:
+        raise ValueError(f"PYTHONHASHSEED must be an integer from 0 to {SEED_LIMIT - 1}, got {text!r}")
+    return text
+
+
 def check_seed(value: object) -> int:
     """Return *value* as a seed, or raise ValueError saying what is wrong with it."""
     text = str(value).strip()

@@ -31,7 +31,7 @@ class Shell:
 
     @property
     def repro(self):
-        from repro.extension import active
+        from repro.kernel.extension import active
 
         return active(self.ip)
 

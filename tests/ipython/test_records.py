@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from repro.backends import Backend
-from repro.record import record_from_payloads
+from repro.kernel.backends import Backend
+from repro.payload import record_from_payloads
 
 
 def _records(shell):

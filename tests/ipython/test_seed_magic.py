@@ -132,8 +132,8 @@ def test_fixed_hash_seed_is_not_reported(shell, monkeypatch):
 
 def test_a_library_imported_after_seed_is_seeded_at_import(shell, tmp_path, monkeypatch, _shell):
     """A module that keeps its own generator, imported after %seed, is seeded with the seed in force."""
-    from repro.backends import Backend
-    from repro.extension import load, unload
+    from repro.kernel.backends import Backend
+    from repro.kernel.extension import load, unload
 
     (tmp_path / "toyrng.py").write_text("import random\ngenerator = random.Random(12345)\n")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -149,10 +149,10 @@ def test_a_library_imported_after_seed_is_seeded_at_import(shell, tmp_path, monk
             return repr(sys.modules["toyrng"].generator.getstate()).encode()
 
     unload(_shell)
-    import repro.extension
+    import repro.kernel.extension
 
-    builtin = repro.extension.load_backends
-    monkeypatch.setattr(repro.extension, "load_backends", lambda: [*builtin(), ToyBackend()])
+    builtin = repro.kernel.extension.load_backends
+    monkeypatch.setattr(repro.kernel.extension, "load_backends", lambda: [*builtin(), ToyBackend()])
     load(_shell)
     try:
         out = shell.out("%seed 42\nimport toyrng\nprint(toyrng.generator.random())")

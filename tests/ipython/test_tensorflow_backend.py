@@ -17,7 +17,7 @@ from IPython.testing.globalipapp import start_ipython  # noqa: E402
 from tensorflow.python.framework import config as tf_config  # noqa: E402
 from tensorflow.python.ops import stateful_random_ops  # noqa: E402
 
-from repro.extension import active  # noqa: E402
+from repro.kernel.extension import active  # noqa: E402
 
 pytestmark = pytest.mark.tensorflow
 
@@ -185,7 +185,7 @@ _SCRIPT = textwrap.dedent(
     run("gen = tf.random.get_global_generator().normal((2,)).numpy().tolist()")
     run("import keras\\nkeras_u = keras.random.uniform((2,)).numpy().tolist()")
     run("dense = keras.layers.Dense(3)\\ndense.build((None, 2))\\ndense_w = dense.kernel.numpy().tolist()")
-    from repro.extension import active
+    from repro.kernel.extension import active
     ns = ip.user_ns
     out = {name: ns[name] for name in ("tf_first", "loader_ok", "layer_ok", "tf_cell", "gen", "keras_u", "dense_w")}
     out["records"] = list(active(ip).recorder.records)

@@ -21,7 +21,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from repro.record import record_from_payloads
+from repro.payload import record_from_payloads
 from repro.seeding import derive_cell_seed
 
 pytestmark = pytest.mark.kernel

@@ -4,21 +4,11 @@ import base64
 import io
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
-from repro.compare import (
-    DIFF_MAX_LINES,
-    CompareOptions,
-    OutputDiff,
-    cell_markers,
-    compare_outputs,
-    normalize_text,
-    read_sanitize_file,
-    render_terminal,
-    unified_diff,
-)
+from repro.notebook.compare import CompareOptions, OutputDiff, compare_outputs, normalize_text, render_terminal, unified_diff
+from repro.notebook.compare.text import DIFF_MAX_LINES
 
 # --------------------------------------------------------------------------- helpers
 
@@ -523,128 +513,11 @@ def test_twenty_megabytes_differing_in_one_line_near_the_end():
     assert f"@@ -{line_number - 2},5 +{line_number - 2},5 @@" in diffs[0].diff
 
 
-# --------------------------------------------------------------------------- markers
-
-
-def cell(source="", tags=None):
-    c = {"cell_type": "code", "source": source, "metadata": {}, "outputs": []}
-    if tags is not None:
-        c["metadata"]["tags"] = tags
-    return c
-
-
-@pytest.mark.parametrize(
-    "tags, markers",
-    [
-        (["repro-skip"], {"skip"}),
-        (["repro-ignore-output"], {"ignore-output"}),
-        (["raises-exception"], {"raises-exception"}),
-        (["nbval-skip"], {"skip"}),
-        (["nbval-ignore-output"], {"ignore-output"}),
-        (["nbval-raises-exception"], {"raises-exception"}),
-        (["nbval-check-output"], {"check-output"}),
-        (["unrelated", "repro-skip", "nbval-ignore-output"], {"skip", "ignore-output"}),
-        ([], set()),
-    ],
-)
-def test_markers_from_tags(tags, markers):
-    assert cell_markers(cell("x = 1", tags)) == frozenset(markers)
-
-
-@pytest.mark.parametrize(
-    "source, markers",
-    [
-        ("# NBVAL_SKIP\nx = 1", {"skip"}),
-        ("# NBVAL_IGNORE_OUTPUT\nx", {"ignore-output"}),
-        ("   #  nbval_raises_exception\n1/0", {"raises-exception"}),
-        ("x = 1\n\n# NBVAL_CHECK_OUTPUT\n", {"check-output"}),
-        (["import os\n", "# Nbval_Skip\n"], {"skip"}),
-        ("x = 1  # NBVAL_SKIP", set()),  # a trailing comment is not a marker (as in nbval)
-        ("# NBVAL_SKIPPED", set()),
-        ("print('# NBVAL_SKIP')", set()),
-        ("x = 1  # a comment\nNBVAL_SKIP", set()),  # not a comment
-    ],
-)
-def test_markers_from_nbval_comments(source, markers):
-    assert cell_markers(cell(source)) == frozenset(markers)
-
-
-def test_markers_of_a_cell_without_metadata():
-    assert cell_markers({"cell_type": "code", "source": "# NBVAL_SKIP"}) == {"skip"}
-
-
-# --------------------------------------------------------------------------- sanitize files
-
-
-def write(tmp_path, content):
-    path = tmp_path / "sanitize.cfg"
-    path.write_text(textwrap.dedent(content))
-    return path
-
-
-def test_read_sanitize_file(tmp_path):
-    path = write(tmp_path, r"""
-        [regex1]
-        regex: \d{1,2}/\d{1,2}/\d{2,4}
-        replace: DATE-STAMP
-
-        [regex2]
-        regex: \d{2}:\d{2}:\d{2}
-        replace: TIME-STAMP
-
-        [percent]
-        regex = 100%
-        """)
-    masks = read_sanitize_file(path)
-    assert masks == (
-        (r"\d{1,2}/\d{1,2}/\d{2,4}", "DATE-STAMP"),
-        (r"\d{2}:\d{2}:\d{2}", "TIME-STAMP"),
-        ("100%", ""),
-    )
-    options = CompareOptions(masks=masks)
-    assert normalize_text("on 1/2/2024 at 12:00:01, 100% done", options) == "on DATE-STAMP at TIME-STAMP,  done"
-    assert read_sanitize_file(str(path)) == masks
-
-
-def test_a_sanitize_section_without_regex_is_an_error(tmp_path):
-    path = write(tmp_path, """
-        [ok]
-        regex: a
-        [broken]
-        replace: b
-        """)
-    with pytest.raises(ValueError, match=r"\[broken\]") as info:
-        read_sanitize_file(path)
-    assert "\n" not in str(info.value)
-
-
-def test_an_invalid_sanitize_regex_is_an_error(tmp_path):
-    path = write(tmp_path, """
-        [bad]
-        regex: (unclosed
-        """)
-    with pytest.raises(ValueError, match=r"\(unclosed") as info:
-        read_sanitize_file(path)
-    assert "[bad]" in str(info.value)
-
-
-def test_a_sanitize_file_that_is_not_ini_is_an_error(tmp_path):
-    path = write(tmp_path, "regex: a\n")
-    with pytest.raises(ValueError) as info:
-        read_sanitize_file(path)
-    assert "\n" not in str(info.value)
-
-
-def test_a_missing_sanitize_file_raises_oserror(tmp_path):
-    with pytest.raises(OSError):
-        read_sanitize_file(tmp_path / "nope.cfg")
-
-
 # --------------------------------------------------------------------------- the module itself
 
 
 def test_importing_compare_stays_light():
-    code = ("import sys, repro.compare; "
+    code = ("import sys, repro.notebook.compare; "
             "heavy = {'PIL', 'xml.etree.ElementTree', 'difflib', 'json', 'configparser', 'numpy', 'nbformat'}; "
             "print(sorted(heavy & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

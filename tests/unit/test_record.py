@@ -4,7 +4,15 @@ import json
 
 import pytest
 
-from repro.record import PAYLOAD_SOURCE, SCHEMA_VERSION, BackendState, CellRecord, record_from_payloads
+from repro.payload import (
+    PAYLOAD_SOURCE,
+    SCHEMA_VERSION,
+    BackendState,
+    CellRecord,
+    make_payload,
+    parse_records,
+    record_from_payloads,
+)
 
 
 def _record(**changes):
@@ -21,9 +29,19 @@ def _record(**changes):
     return CellRecord(**fields)
 
 
+def _payload(record: CellRecord) -> dict:
+    """The payload the kernel side would send for *record*."""
+    return make_payload(
+        execution_count=record.execution_count, cell_id=record.cell_id, source_digest=record.source_digest,
+        seed=record.seed, seed_mode=record.seed_mode, error=record.error,
+        before={name: s.before for name, s in record.backends.items()},
+        after={name: s.after for name, s in record.backends.items()},
+    )
+
+
 def test_payload_round_trips_through_json():
     record = _record()
-    payload = json.loads(json.dumps(record.to_payload()))
+    payload = json.loads(json.dumps(_payload(record)))
     assert payload["source"] == PAYLOAD_SOURCE and payload["version"] == SCHEMA_VERSION
     assert payload["backends"]["numpy"]["consumed"] is True
     assert payload["backends"]["random"]["consumed"] is False
@@ -32,19 +50,26 @@ def test_payload_round_trips_through_json():
 
 
 def test_record_is_found_among_other_payloads():
-    payloads = [{"source": "page", "data": {}}, _record().to_payload()]
+    payloads = [{"source": "page", "data": {}}, _payload(_record())]
     assert record_from_payloads(payloads) == _record()
     assert record_from_payloads([{"source": "page"}]) is None
     assert record_from_payloads(None) is None
 
 
 def test_other_versions_are_refused():
-    payload = _record().to_payload() | {"version": 2}
+    payload = _payload(_record()) | {"version": 2}
     with pytest.raises(ValueError, match="version"):
         CellRecord.from_payload(payload)
     assert record_from_payloads([payload]) is None
 
 
 def test_unknown_keys_are_ignored():
-    payload = _record().to_payload() | {"future": 1}
+    payload = _payload(_record()) | {"future": 1}
     assert CellRecord.from_payload(payload) == _record()
+
+
+def test_stored_records_parse_without_their_source_key():
+    stored = {k: v for k, v in _payload(_record()).items() if k != "source"}
+    assert parse_records({4: stored}, stored=True) == {4: _record()}
+    assert parse_records({4: stored}) == {}  # a reply's payload must say it is repro's
+    assert parse_records({1: {"version": 1}, 2: "junk"}, stored=True) == {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from contextlib import contextmanager
 from typing import Iterator
@@ -10,18 +9,14 @@ from typing import Iterator
 from traitlets import Bool, Int
 from traitlets.config import Configurable
 
-from repro.backends import Backend, DeterministicOptions, Restore, load_backends
-from repro.hooks import CellRecorder
-from repro.importhook import ImportWatcher
-from repro.seeding import SeedState, check_seed
+from repro.kernel import warn
+from repro.kernel.backends import Backend, DeterministicOptions, Restore, load_backends
+from repro.kernel.importhook import ImportWatcher
+from repro.kernel.recorder import CellRecorder
+from repro.seeding import SeedState, check_seed, hash_seed_fixed
 
 # Survives `%reload_ext repro`, which re-executes repro/__init__.py only.
 _active: dict[int, Repro] = {}
-
-
-def hash_seed_fixed(environ=os.environ) -> bool:
-    """Whether this process was started with a fixed PYTHONHASHSEED."""
-    return environ.get("PYTHONHASHSEED", "random").strip().isdigit()
 
 
 class Repro(Configurable):
@@ -46,7 +41,7 @@ class Repro(Configurable):
         self.shell = shell
         self.backends: list[Backend] = load_backends()
         self.state = SeedState()
-        self.recorder = CellRecorder(self)
+        self.recorder = CellRecorder(shell.payload_manager, self.state, self.start_cell, self.states)
         self._by_module = {b.module: b for b in self.backends}
         self._watcher = ImportWatcher(self._by_module, self._on_import)
         self._patches: dict[str, Restore] = {}
@@ -77,9 +72,6 @@ class Repro(Configurable):
         if self in self.shell.configurables:
             self.shell.configurables.remove(self)
 
-    def warn(self, message: str) -> None:
-        print(f"repro: warning: {message}", file=sys.stderr)
-
     # -- backends ----------------------------------------------------------------
 
     def loaded_backends(self) -> list[Backend]:
@@ -92,7 +84,7 @@ class Repro(Configurable):
             return func(*args)
         except Exception as exc:
             self._failed.add(backend.name)
-            self.warn(f"random backend {backend.name!r} failed to {action} and is now ignored: {exc!r}")
+            warn(f"random backend {backend.name!r} failed to {action} and is now ignored: {exc!r}")
             return None
 
     def seed_backends(self, seed: int, backends: list[Backend] | None = None) -> None:
@@ -127,7 +119,7 @@ class Repro(Configurable):
             if backend.name not in self._failed:
                 self.recorder.backend_imported(backend.name, self._guard(backend, "read its state", backend.state))
         except Exception as exc:
-            self.warn(f"seeding {module_name} at import failed: {exc!r}")
+            warn(f"seeding {module_name} at import failed: {exc!r}")
 
     def _patch(self, backend: Backend) -> None:
         if backend.name not in self._patches:
@@ -182,12 +174,12 @@ class Repro(Configurable):
         return seed, states
 
     def hash_seed_warning(self) -> str | None:
-        """The PYTHONHASHSEED advice, the first time it applies in this session."""
+        """The PYTHONHASHSEED advice, the first time it applies in this session (for :func:`~repro.kernel.notice`)."""
         if self._warned_hash_seed or not self.warn_hash_seed or hash_seed_fixed():
             return None
         self._warned_hash_seed = True
         return (
-            "repro: PYTHONHASHSEED is not fixed in this kernel, so the iteration order of "
+            "PYTHONHASHSEED is not fixed in this kernel, so the iteration order of "
             "sets of strings changes from one kernel to the next; it cannot be changed in a "
             "running kernel: start the kernel with PYTHONHASHSEED=0 (repro-nb verify does)."
         )
@@ -229,7 +221,7 @@ class Repro(Configurable):
                 try:
                     restore()
                 except Exception as exc:
-                    self.warn(f"restoring a deterministic setting failed: {exc!r}")
+                    warn(f"restoring a deterministic setting failed: {exc!r}")
             self.state.current = saved_current
 
 
@@ -248,7 +240,7 @@ def load(shell, seed: int | None = None) -> Repro:
         return repro
     repro = Repro(shell) if seed is None else Repro(shell, seed=seed)
     _active[key] = repro
-    from repro.magics import ReproMagics
+    from repro.kernel.magics import ReproMagics
 
     shell.register_magics(ReproMagics(shell, repro=repro))
     repro.register()
@@ -261,7 +253,7 @@ def unload(shell) -> None:
     if repro is None:
         return
     repro.unregister()
-    from repro.magics import unregister_magics
+    from repro.kernel.magics import unregister_magics
 
     unregister_magics(shell)
 

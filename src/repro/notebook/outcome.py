@@ -1,55 +1,18 @@
-"""Notebook-level comparison: which cells reproduced, which differ, which failed.
+"""From runs to results: which cells reproduced, which differ, which failed, and why.
 
-Pure data in and out; :mod:`repro.report` turns it into text, JSON or JUnit.
+Pure data in and out, no kernel: :mod:`repro.notebook.verify` executes the
+notebooks and hands the runs here; :mod:`repro.notebook.report` renders the results.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from repro.compare import CompareOptions, OutputDiff, cell_markers, compare_outputs
-from repro.diagnose import Divergence, classify, rng_divergence, stale_notes
-from repro.runs import Failure, NotebookRun
-
-CELL_STATUSES = ("same", "differs", "skipped", "failed")
-NOTEBOOK_STATUSES = ("reproduced", "differs", "failed")
-
-
-@dataclass
-class CellResult:
-    index: int  # position in the notebook's cells list, from 0 (markdown cells included)
-    status: str  # one of CELL_STATUSES
-    execution_count: int | None = None  # the stored one, as the user saw it
-    diffs: list[OutputDiff] = field(default_factory=list)
-    reason: str | None = None  # why skipped or failed
-    cause: str | None = None  # for a differing cell, with --runs: one of repro.diagnose.CAUSES
-
-
-@dataclass
-class NotebookResult:
-    path: Path
-    status: str  # one of NOTEBOOK_STATUSES
-    cells: list[CellResult]
-    failure: Failure | None = None
-    duration: float | None = None
-    records: dict[int, dict] = field(default_factory=dict)
-    runs: int = 1
-    rng_divergence: Divergence | None = None
-    notes: list[str] = field(default_factory=list)  # signs of stale stored outputs
-    environment_changes: list[tuple[str, str | None, str | None]] = field(default_factory=list)
-
-    @property
-    def differing(self) -> list[CellResult]:
-        return [c for c in self.cells if c.status == "differs"]
-
-    @property
-    def first_difference(self) -> int | None:
-        """Index of the first cell that differs or failed, if any."""
-        for cell in self.cells:
-            if cell.status in ("differs", "failed"):
-                return cell.index
-        return None
+from repro.environment import environment_changes
+from repro.notebook.compare import CompareOptions, OutputDiff, compare_outputs
+from repro.notebook.diagnose import classify, is_hash_order, rng_divergence, stale_notes
+from repro.notebook.markers import cell_markers
+from repro.notebook.results import CellResult, Failure, NotebookResult, NotebookRun
 
 
 def _skip_reason(cell) -> str | None:
@@ -111,30 +74,17 @@ def notebook_status(cells: list[CellResult], failure: Failure | None) -> str:
     return "reproduced"
 
 
-def verify_result(path: Path, stored_nb, runs: list[NotebookRun], options: CompareOptions,
-                  hash_run: NotebookRun | None = None) -> NotebookResult:
-    """Compare one or more runs of *stored_nb* with what it stored, and explain the differences.
+def judge_runs(path: Path, stored_nb, runs: list[NotebookRun], options: CompareOptions) -> NotebookResult:
+    """Compare one or more runs of *stored_nb* (identical settings) with what it stored.
 
-    *runs* have identical settings; *hash_run*, if any, used another PYTHONHASHSEED.
+    With several runs, each differing cell gets a cause, as far as the runs alone tell it:
+    ``nondeterministic`` where they disagree, else ``drift`` until :func:`explain_hash_order`
+    has seen a run under another PYTHONHASHSEED.
     """
-    from repro.environment import environment_changes
-
     primary = next((run for run in runs if run.failure is not None), runs[0])
     cells = compare_cells(stored_nb, primary.notebook, options, executed=primary.executed, failure=primary.failure)
     if primary.failure is None:
-        for run in runs:
-            if run is primary:
-                continue
-            for cell in cells:
-                if cell.status == "same":
-                    diffs = compare_outputs(stored_nb.cells[cell.index].get("outputs", []),
-                                            run.notebook.cells[cell.index].get("outputs", []), options)
-                    if diffs:
-                        cell.status, cell.diffs = "differs", diffs
-        if len(runs) > 1:
-            for cell in cells:
-                if cell.status == "differs":
-                    cell.cause = classify(cell.index, runs, hash_run, options)
+        _compare_other_runs(stored_nb, cells, runs, primary, options)
     status = notebook_status(cells, primary.failure)
     result = NotebookResult(
         path=path,
@@ -153,9 +103,43 @@ def verify_result(path: Path, stored_nb, runs: list[NotebookRun], options: Compa
     return result
 
 
+def _compare_other_runs(stored_nb, cells: list[CellResult], runs: list[NotebookRun], primary: NotebookRun,
+                        options: CompareOptions) -> None:
+    """Compare every other run with the stored outputs, once per cell, and name causes."""
+    comparable = [c for c in cells if c.status in ("same", "differs")]
+    differs = {c.index: [c.status == "differs"] for c in comparable}
+    for run in runs:
+        if run is primary:
+            continue
+        for cell in comparable:
+            diffs = compare_outputs(stored_nb.cells[cell.index].get("outputs", []),
+                                    run.notebook.cells[cell.index].get("outputs", []), options)
+            differs[cell.index].append(bool(diffs))
+            if diffs and cell.status == "same":
+                cell.status, cell.diffs = "differs", diffs
+    if len(runs) > 1:
+        ordered = [primary, *(run for run in runs if run is not primary)]
+        for cell in comparable:
+            if cell.status == "differs":
+                cell.cause = classify(cell.index, differs[cell.index], ordered, options)
+
+
+def explain_hash_order(result: NotebookResult, runs: list[NotebookRun], hash_run: NotebookRun,
+                       options: CompareOptions) -> None:
+    """Tell hash-order apart from drift with a run under another PYTHONHASHSEED.
+
+    Only the cells still put down to drift are looked at again, and only against the hash run.
+    """
+    if hash_run.failure is not None:
+        return
+    for cell in result.differing:
+        if cell.cause == "drift" and is_hash_order(cell.index, runs, hash_run, options):
+            cell.cause = "hash-order"
+
+
 def needs_hash_run(result: NotebookResult) -> bool:
     """Whether a run under another PYTHONHASHSEED could tell causes apart."""
-    return result.failure is None and bool(result.differing)
+    return result.failure is None and any(c.cause == "drift" for c in result.differing)
 
 
 def diff_result(path: Path, a_nb, b_nb, options: CompareOptions) -> NotebookResult:

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Callable
 
-from repro.backends import digest_state
-from repro.record import make_payload
-from repro.seeding import source_digest
+from repro.kernel import warn
+from repro.kernel.backends import digest_state
+from repro.payload import make_payload
+from repro.seeding import SeedState, source_digest
 
-if TYPE_CHECKING:
-    from repro.extension import Repro
+#: Re-seeds for a cell with this source digest; returns the seed applied and the states.
+StartCell = Callable[[str], "tuple[int | None, dict[str, bytes]]"]
 
 #: Records kept for ``%repro log``; older ones are dropped.
 MAX_RECORDS = 10_000
@@ -34,9 +35,18 @@ class _Frame:
 
 
 class CellRecorder:
-    def __init__(self, repro: Repro) -> None:
-        self._repro = repro
-        self._payloads = repro.shell.payload_manager
+    """Keeps one frame per running cell and sends its record when the cell ends.
+
+    *start_cell* re-seeds the backends for a cell; *states* reads every loaded
+    backend's generator state; *state* is the session's seeding state.
+    """
+
+    def __init__(self, payload_manager, state: SeedState, start_cell: StartCell,
+                 states: Callable[[], dict[str, bytes]]) -> None:
+        self._payloads = payload_manager
+        self._state = state
+        self._start_cell = start_cell
+        self._states = states
         self._stack: list[_Frame | None] = []
         # %seed ran in the cell that loaded repro, which had no pre_run_cell.
         self._loading_frame: _Frame | None = None
@@ -52,18 +62,17 @@ class CellRecorder:
             self._stack.append(None)  # a body run by a cell magic: part of the outer cell
             return
         try:
-            repro = self._repro
             digest = source_digest(info.raw_cell or "")
-            seed, before = repro.start_cell(digest)
+            seed, before = self._start_cell(digest)
             frame = _Frame(
                 seed=seed,
-                seed_mode=repro.state.mode,
+                seed_mode=self._state.mode,
                 source_digest=digest,
                 cell_id=getattr(info, "cell_id", None),
                 before=before,
             )
         except Exception as exc:  # never a traceback in the user's output
-            self._repro.warn(f"fingerprinting failed before the cell: {exc!r}")
+            warn(f"fingerprinting failed before the cell: {exc!r}")
             frame = None
         self._stack.append(frame)
 
@@ -76,12 +85,12 @@ class CellRecorder:
                 return
         else:  # the cell that loaded repro
             info = getattr(result, "info", None)
-            frame = self._loading_frame or _Frame(seed=None, seed_mode=self._repro.state.mode, source_digest="", cell_id=None)
+            frame = self._loading_frame or _Frame(seed=None, seed_mode=self._state.mode, source_digest="", cell_id=None)
             self._loading_frame = None
             frame.source_digest = source_digest(getattr(info, "raw_cell", "") or "")
             frame.cell_id = getattr(info, "cell_id", None)
         try:
-            before, after = digest_states(frame.before, self._repro.states())
+            before, after = digest_states(frame.before, self._states())
             payload = make_payload(
                 execution_count=result.execution_count,
                 cell_id=frame.cell_id,
@@ -95,7 +104,7 @@ class CellRecorder:
             self.records.append(payload)
             self._payloads.write_payload(payload)
         except Exception as exc:
-            self._repro.warn(f"fingerprinting failed after the cell: {exc!r}")
+            warn(f"fingerprinting failed after the cell: {exc!r}")
 
     def reseeded(self, seed: int, mode: str, states: dict[str, bytes]) -> None:
         """``%seed`` ran inside the cell: the cell's generators start over from here."""
@@ -108,7 +117,7 @@ class CellRecorder:
     def backend_imported(self, name: str, state: bytes | None) -> None:
         """A backend was imported during the running cell: its state now is its 'before'."""
         frame = self.current_frame
-        if frame is not None and name not in frame.before and self._repro.state.current is not None:
+        if frame is not None and name not in frame.before and self._state.current is not None:
             frame.before[name] = state
 
 

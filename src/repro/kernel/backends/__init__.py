@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import ctypes
 import sys
-import warnings
 import zlib
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Callable
+
+from repro.kernel import warn
 
 ENTRY_POINT_GROUP = "repro.backends"
 
@@ -104,11 +105,7 @@ def load_backends() -> list[Backend]:
             if not (backend.name and backend.module):
                 raise TypeError("backend has no name or module")
         except Exception as exc:  # a broken third-party plugin must not break the kernel
-            warnings.warn(
-                f"repro: random backend {ep.name!r} ({ep.value}) failed to load: {exc}",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+            warn(f"random backend {ep.name!r} ({ep.value}) failed to load and is ignored: {exc}")
             continue
         backends[backend.name] = backend
     return [backends[name] for name in sorted(backends)]

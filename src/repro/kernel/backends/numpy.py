@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
-from repro.backends import Backend, Restore, read_memory
+from repro.kernel.backends import Backend, Restore, read_memory
 
 # numpy's mt19937_state struct: uint32_t key[624]; int pos. Every draw moves
 # pos, and every regeneration of key (each 624 draws) changes its first words,

@@ -8,7 +8,7 @@ import struct
 import sys
 from typing import Callable
 
-from repro.backends import Backend, Restore, read_memory
+from repro.kernel.backends import Backend, Restore, read_memory
 
 _MT_WORDS = 624
 # CPython's _random.Random object: PyObject_HEAD, int index, uint32_t state[624].

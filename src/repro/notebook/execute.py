@@ -22,9 +22,7 @@ import os
 import signal
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -32,38 +30,31 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbclient.util import run_hook
 from traitlets import Type
 
-from repro.compare import cell_markers
-from repro.record import PAYLOAD_SOURCE
-from repro.runs import DEFAULT_HASH_SEED, Failure, NotebookRun
+from repro.notebook.io import notebook_hash_seed
+from repro.notebook.markers import cell_markers, may_raise
+from repro.notebook.pool import KernelPool
+from repro.notebook.results import DEFAULT_HASH_SEED, Failure, NotebookRun
+from repro.options import ExecuteOptions
+from repro.payload import find_payload
+
+#: Called with the index of the cell about to run and the number of cells.
+CellProgress = Callable[[int, int], None]
 
 #: Kernel-side code run silently before the first cell. It assigns no names.
 PRELOAD = """\
 try:
-    import repro.extension
+    import repro.kernel.extension
 except ImportError:
     pass
 else:
-    repro.extension.load(get_ipython(), seed=__REPRO_SEED__)
+    repro.kernel.extension.load(get_ipython(), seed=__REPRO_SEED__)
 """
-
-SKIP_TAG = "repro-skip"
 
 #: Kernel-side expression whose value is the environment, as JSON text.
 ENVIRONMENT_EXPRESSION = "__import__('repro.environment').environment.capture_environment_json()"
-
-
-@dataclass(frozen=True)
-class ExecuteOptions:
-    """How to run a notebook."""
-
-    kernel_name: str | None = None  # default: the notebook's kernelspec
-    current_python: bool = False  # run the kernel on the Python running repro-nb
-    timeout: float | None = None  # per cell, seconds
-    startup_timeout: float = 60
-    hash_seed: str | None = None  # default: the notebook's metadata, else "0"
-    seed: int | None = None  # switch per-cell seeding on before the first cell
 
 
 class CellIdKernelClient(AsyncKernelClient):
@@ -106,11 +97,15 @@ def _current_python_manager() -> ReproKernelManager:
 class _Client(NotebookClient):
     """nbclient's client with repro's hooks wired in."""
 
-    def __init__(self, nb, run: NotebookRun, preload: str, progress: Callable[[int, int], None] | None, **kw):
+    def __init__(self, nb, run: NotebookRun, preload: str, progress: CellProgress | None, **kw):
         super().__init__(nb, **kw)
         self._run = run
         self._preload = preload
         self._progress = progress
+        # Decided from the cell's markers and stored outputs, and kept here rather
+        # than as tags on the cells: the executed copy carries only what nbclient put there.
+        self._skip = {i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "skip" in cell_markers(c)}
+        self._may_raise = {i for i, c in enumerate(nb.cells) if c.cell_type == "code" and may_raise(c)}
         self.current_index: int | None = None
         self.interrupted = False
         self.on_notebook_start = self._on_notebook_start
@@ -118,6 +113,18 @@ class _Client(NotebookClient):
         self.on_cell_execute = self._on_cell_execute
         self.on_cell_executed = self._on_cell_executed
         self.on_notebook_complete = self._on_notebook_complete
+
+    async def async_execute_cell(self, cell, cell_index: int, execution_count=None, store_history: bool = True):
+        if cell_index in self._skip:
+            await run_hook(self.on_cell_start, cell=cell, cell_index=cell_index)
+            return cell
+        return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+
+    async def _check_raise_for_error(self, cell, cell_index: int, exec_reply) -> None:
+        if cell_index in self._may_raise and exec_reply is not None:
+            await run_hook(self.on_cell_error, cell=cell, cell_index=cell_index, execute_reply=exec_reply)
+            return None
+        return await super()._check_raise_for_error(cell, cell_index, exec_reply)
 
     async def _on_notebook_start(self, notebook) -> None:
         # nbclient shuts the kernel down on SIGINT, which surfaces as a dead
@@ -127,7 +134,7 @@ class _Client(NotebookClient):
         except (RuntimeError, NotImplementedError):  # not the main thread, or Windows
             pass
         msg_id = self.kc.execute(self._preload, silent=True, store_history=False,
-                                 user_expressions={"loaded": "'repro.extension' in __import__('sys').modules"})
+                                 user_expressions={"loaded": "'repro.kernel.extension' in __import__('sys').modules"})
         reply = await self.async_wait_for_reply(msg_id)
         loaded = (reply or {}).get("content", {}).get("user_expressions", {}).get("loaded", {})
         self._run.records_available = loaded.get("data", {}).get("text/plain") == "True"
@@ -160,82 +167,24 @@ class _Client(NotebookClient):
         self._run.executed.add(cell_index)
 
     def _on_cell_executed(self, cell, cell_index: int, execute_reply: dict) -> None:
-        for payload in execute_reply["content"].get("payload", ()):
-            if payload.get("source") == PAYLOAD_SOURCE:
-                self._run.records[cell_index] = payload
-
-
-# Kernels of runs in flight, so that Ctrl-C in the main thread can stop those
-# that worker threads run (see run_parallel).
-_live_managers: set = set()
-_live_lock = threading.Lock()
-_stop_all = threading.Event()
-
-
-def kill_all_kernels() -> None:
-    """Kill the kernel of every run in flight; their runs end as interrupted."""
-    _stop_all.set()
-    with _live_lock:
-        managers = list(_live_managers)
-    for manager in managers:
-        process = getattr(getattr(manager, "provisioner", None), "process", None)
-        if process is not None and process.poll() is None:
-            process.kill()
-
-
-def run_parallel(jobs: list[Callable[[], Any]], workers: int) -> list[Any]:
-    """Run *jobs* (each executing one notebook) on up to *workers* threads, in order.
-
-    Ctrl-C kills every kernel in flight, then waits for the jobs to wind down.
-    """
-    if workers <= 1 or len(jobs) <= 1:
-        return [job() for job in jobs]
-    from concurrent.futures import ThreadPoolExecutor
-
-    _stop_all.clear()
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="repro-run") as pool:
-        futures = [pool.submit(job) for job in jobs]
-        try:
-            return [future.result() for future in futures]
-        except KeyboardInterrupt:
-            kill_all_kernels()
-            for future in futures:
-                future.cancel()
-            return [future.result() for future in futures if not future.cancelled()]
-        finally:
-            _stop_all.clear()
-
-
-def notebook_hash_seed(nb) -> str | None:
-    """The PYTHONHASHSEED recorded in a notebook's metadata by ``repro-nb record``, if any."""
-    value = nb.metadata.get("repro", {}).get("hash_seed")
-    return str(value) if value is not None else None
+        payload = find_payload(execute_reply["content"].get("payload"))
+        if payload is not None:
+            self._run.records[cell_index] = payload
 
 
 def execute_notebook(
     nb,
     path: Path,
     options: ExecuteOptions = ExecuteOptions(),
-    progress: Callable[[int, int], None] | None = None,
+    progress: CellProgress | None = None,
+    pool: KernelPool | None = None,
 ) -> NotebookRun:
     """Execute a copy of *nb* (stored at *path*) in a fresh kernel; never modifies *nb*.
 
-    KeyboardInterrupt is caught: the run comes back with an "interrupted" failure.
+    The kernel holds a slot of *pool* while it is alive. KeyboardInterrupt is caught:
+    the run comes back with an "interrupted" failure, and the pool stops.
     """
-    work = copy.deepcopy(nb)
-    original_tags = {}
-    for index, cell in enumerate(work.cells):
-        if cell.cell_type != "code":
-            continue
-        markers = cell_markers(cell)
-        original_tags[index] = list(cell.metadata["tags"]) if "tags" in cell.metadata else None
-        tags = cell.metadata.setdefault("tags", [])
-        if "skip" in markers and SKIP_TAG not in tags:
-            tags.append(SKIP_TAG)
-        stored_error = any(o.get("output_type") == "error" for o in cell.get("outputs", ()))
-        if ("raises-exception" in markers or stored_error) and "raises-exception" not in tags:
-            tags.append("raises-exception")
-
+    pool = pool or KernelPool(1)
     hash_seed = options.hash_seed or notebook_hash_seed(nb) or DEFAULT_HASH_SEED
     kernel_name = options.kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
     if options.current_python:
@@ -243,37 +192,42 @@ def execute_notebook(
         kernel_name = "(current python)"
     else:
         manager = ReproKernelManager(kernel_name=kernel_name)
-
-    run = NotebookRun(notebook=work, kernel_name=kernel_name, hash_seed=hash_seed, original_tags=original_tags)
-    preload = PRELOAD.replace("__REPRO_SEED__", repr(options.seed))
+    work = copy.deepcopy(nb)
+    run = NotebookRun(notebook=work, kernel_name=kernel_name, hash_seed=hash_seed)
     client = _Client(
-        work,
-        run,
-        preload,
-        progress,
+        work, run, PRELOAD.replace("__REPRO_SEED__", repr(options.seed)), progress,
         km=manager,
         timeout=options.timeout if options.timeout else -1,
         startup_timeout=options.startup_timeout,
-        skip_cells_with_tag=SKIP_TAG,
         shutdown_kernel="immediate",
         resources={"metadata": {"path": str(path.resolve().parent)}},
     )
-    env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+    start = time.perf_counter()
+    try:
+        with pool.slot(manager):
+            _drive(client, manager, run, options, dict(os.environ, PYTHONHASHSEED=hash_seed), pool)
+    except KeyboardInterrupt:  # Ctrl-C, or the pool stopped before this run had a slot
+        run.failure = Failure("interrupted", "interrupted by the user", client.current_index)
+    finally:
+        run.duration = time.perf_counter() - start
+    if run.failure is not None and run.failure.kind == "interrupted":
+        pool.stopping.set()
+    return run
+
+
+def _drive(client: NotebookClient, manager, run: NotebookRun, options: ExecuteOptions, env: dict,
+           pool: KernelPool) -> None:
+    """Run the notebook to its end or its failure; the kernel is gone when this returns."""
     # The kernel's own stderr (ipykernel's start-up warnings) is kept out of the
     # report, and quoted only when the kernel dies or fails to start.
     kernel_log = tempfile.TemporaryFile(mode="w+b")
-    start = time.perf_counter()
-    with _live_lock:
-        _live_managers.add(manager)
     try:
-        if _stop_all.is_set():
-            raise KeyboardInterrupt
         client.execute(env=env, stdout=kernel_log, stderr=kernel_log)
     except CellTimeoutError:
         run.failure = Failure("timeout", f"cell timed out after {options.timeout:g} s", client.current_index)
         _interrupt(manager)
     except DeadKernelError:
-        if client.interrupted or _stop_all.is_set():  # the kernel was shut down on Ctrl-C
+        if client.interrupted or pool.stopping.is_set():  # the kernel was shut down on Ctrl-C
             run.failure = Failure("interrupted", "interrupted by the user", client.current_index)
         else:
             run.failure = Failure("dead-kernel", "the kernel died" + _log_tail(kernel_log), client.current_index)
@@ -288,11 +242,7 @@ def execute_notebook(
         run.failure = Failure("kernel", message, client.current_index)
     finally:
         _shutdown(client, manager)
-        with _live_lock:
-            _live_managers.discard(manager)
         kernel_log.close()
-        run.duration = time.perf_counter() - start
-    return run
 
 
 def _log_tail(log, lines: int = 1) -> str:

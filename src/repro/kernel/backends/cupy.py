@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
-from repro.backends import Backend
+from repro.kernel.backends import Backend
 
 
 class CupyBackend(Backend):

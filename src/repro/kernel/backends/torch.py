@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from repro.backends import Backend, DeterministicOptions, Restore, read_memory
+from repro.kernel.backends import Backend, DeterministicOptions, Restore, read_memory
 
 # cuBLAS needs a fixed workspace to be deterministic from CUDA 10.2 on.
 CUBLAS_WORKSPACE_CONFIG = ":4096:8"

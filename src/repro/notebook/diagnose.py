@@ -1,6 +1,6 @@
 """Why a notebook did not reproduce: causes, the first RNG divergence, stale outputs.
 
-Pure functions over notebooks, runs and records; :mod:`repro.verify` attaches
+Pure functions over notebooks, runs and records; :mod:`repro.notebook.verify` attaches
 what they find to its results.
 
 Causes of a differing cell, from repeated runs (``verify --runs N``):
@@ -13,46 +13,40 @@ Causes of a differing cell, from repeated runs (``verify --runs N``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from repro.compare import CompareOptions, compare_outputs
-from repro.runs import NotebookRun
+from repro.notebook.compare import CompareOptions, compare_outputs
+from repro.notebook.io import stored_payloads
+from repro.notebook.results import Divergence, NotebookRun
+from repro.payload import CellRecord, parse_records
 from repro.seeding import source_digest
 
-CAUSES = ("nondeterministic", "hash-order", "drift")
 
+def classify(index: int, differs: list[bool], runs: list[NotebookRun], options: CompareOptions) -> str:
+    """The cause of a difference at cell *index*, as far as runs with identical settings tell it:
+    ``nondeterministic`` or ``drift`` (``hash-order`` needs a run under another PYTHONHASHSEED).
 
-@dataclass(frozen=True)
-class Divergence:
-    """The first cell after which some generator's state differs between two runs."""
-
-    cell: int  # index in the notebook's cells
-    backend: str
-    against: str  # "stored" (the recorded run) or "runs" (two runs of this verify)
-
-
-def outputs_differ(a_cell, b_cell, options: CompareOptions) -> bool:
-    return bool(compare_outputs(a_cell.get("outputs", []), b_cell.get("outputs", []), options))
-
-
-def classify(index: int, runs: list[NotebookRun], hash_run: NotebookRun | None, options: CompareOptions) -> str:
-    """The cause of a difference at cell *index*, given runs with identical settings and
-    one run with another PYTHONHASHSEED."""
-    first = runs[0].notebook.cells[index]
-    if any(outputs_differ(first, run.notebook.cells[index], options) for run in runs[1:]):
+    *differs* says, for each of *runs*, whether its outputs differ from the stored
+    ones: verify has compared them already. Runs that disagree about that disagree
+    with each other; only when every run differs are the runs compared with each other.
+    """
+    if any(differs) and not all(differs):
         return "nondeterministic"
-    if hash_run is not None and outputs_differ(first, hash_run.notebook.cells[index], options):
-        return "hash-order"
+    first = runs[0].notebook.cells[index]
+    if any(_outputs_differ(first, run.notebook.cells[index], options) for run in runs[1:]):
+        return "nondeterministic"
     return "drift"
 
 
-def stored_records(nb) -> dict[int, dict]:
-    """The per-cell records ``repro-nb record`` stored in cell metadata."""
-    return {i: cell.metadata["repro"] for i, cell in enumerate(nb.cells)
-            if cell.cell_type == "code" and isinstance(cell.metadata.get("repro"), dict)}
+def is_hash_order(index: int, runs: list[NotebookRun], hash_run: NotebookRun, options: CompareOptions) -> bool:
+    """Whether a cell on which the runs agree changes under another PYTHONHASHSEED."""
+    return _outputs_differ(runs[0].notebook.cells[index], hash_run.notebook.cells[index], options)
 
 
-def first_divergence(reference: dict[int, dict], other: dict[int, dict], against: str) -> Divergence | None:
+def _outputs_differ(a_cell, b_cell, options: CompareOptions) -> bool:
+    return bool(compare_outputs(a_cell.get("outputs", []), b_cell.get("outputs", []), options))
+
+
+def first_divergence(reference: dict[int, CellRecord], other: dict[int, CellRecord],
+                     against: str) -> Divergence | None:
     """The first cell, in notebook order, that draws from a generator whose state differs
     between two sets of records (before or after the cell).
 
@@ -61,27 +55,28 @@ def first_divergence(reference: dict[int, dict], other: dict[int, dict], against
     may have (imported during the cell, with no seed in force).
     """
     for index in sorted(set(reference) & set(other)):
-        ref_backends = reference[index].get("backends", {})
-        other_backends = other[index].get("backends", {})
+        ref_backends = reference[index].backends
+        other_backends = other[index].backends
         for name in sorted(set(ref_backends) & set(other_backends)):
             a, b = ref_backends[name], other_backends[name]
-            if a.get("consumed") is False and b.get("consumed") is False:
+            if a.consumed is False and b.consumed is False:
                 continue
-            for key in ("before", "after"):
-                if a.get(key) is not None and b.get(key) is not None and a.get(key) != b.get(key):
+            for x, y in ((a.before, b.before), (a.after, b.after)):
+                if x is not None and y is not None and x != y:
                     return Divergence(cell=index, backend=name, against=against)
     return None
 
 
 def rng_divergence(stored_nb, runs: list[NotebookRun]) -> Divergence | None:
     """Against the stored records when there are any, else between the runs."""
-    stored = stored_records(stored_nb)
-    if stored and runs and runs[0].records:
-        found = first_divergence(stored, runs[0].records, "stored")
+    stored = parse_records(stored_payloads(stored_nb), stored=True)
+    parsed = [parse_records(run.records) for run in runs]
+    if stored and parsed and parsed[0]:
+        found = first_divergence(stored, parsed[0], "stored")
         if found is not None:
             return found
-    for run in runs[1:]:
-        found = first_divergence(runs[0].records, run.records, "runs")
+    for records in parsed[1:]:
+        found = first_divergence(parsed[0], records, "runs")
         if found is not None:
             return found
     return None

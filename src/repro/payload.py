@@ -1,10 +1,16 @@
-"""The cell record: what the kernel side reports about one executed cell.
+"""The door between the two sides: what the kernel reports about one executed cell.
 
-This module is the only one that both sides of repro import. The kernel side
-builds a :class:`CellRecord` after each cell and attaches it to the cell's
-``execute_reply`` as a payload; the notebook side reads it back from the reply
-with :func:`record_from_payloads`. It imports nothing beyond the standard
-library.
+The kernel side (:mod:`repro.kernel`) builds the payload with :func:`make_payload`
+after each cell and attaches it to the cell's ``execute_reply``; the notebook
+side (:mod:`repro.notebook`) finds it with :func:`find_payload` and parses it
+with :meth:`CellRecord.from_payload`, the one parser of the format. Neither
+side imports the other; both import this module, which imports nothing beyond
+the standard library.
+
+The kernel side also speaks on stderr: every line it writes there starts with
+:data:`NOTICE_PREFIX`. Such lines describe the session (advice, a backend that
+failed), not the cell's results, so the notebook side leaves them out when it
+compares stderr.
 
 Payload schema, version 1 (one JSON object in the reply's ``payload`` list)::
 
@@ -36,7 +42,8 @@ from typing import Any, Iterable, Mapping
 
 PAYLOAD_SOURCE = "repro"
 SCHEMA_VERSION = 1
-SEED_MODES = ("off", "per-cell", "once")
+#: Every line the kernel side writes to stderr starts with this.
+NOTICE_PREFIX = "repro: "
 
 
 @dataclass(frozen=True)
@@ -66,23 +73,16 @@ class CellRecord:
     error: bool
     backends: Mapping[str, BackendState] = field(default_factory=dict)
 
-    def to_payload(self) -> dict[str, Any]:
-        """The JSON-ready payload dict, schema version 1."""
-        return make_payload(
-            execution_count=self.execution_count,
-            cell_id=self.cell_id,
-            source_digest=self.source_digest,
-            seed=self.seed,
-            seed_mode=self.seed_mode,
-            error=self.error,
-            before={name: s.before for name, s in self.backends.items()},
-            after={name: s.after for name, s in self.backends.items()},
-        )
-
     @classmethod
-    def from_payload(cls, data: Mapping[str, Any]) -> CellRecord:
-        """Parse a payload dict; raise ValueError if it is not a version-1 repro record."""
-        if data.get("source") != PAYLOAD_SOURCE:
+    def from_payload(cls, data: Mapping[str, Any], stored: bool = False) -> CellRecord:
+        """Parse a payload dict; raise ValueError if it is not a version-1 repro record.
+
+        *stored*: the record as ``repro-nb record`` keeps it in cell metadata, without
+        the ``source`` key.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError("not a repro payload")
+        if not stored and data.get("source") != PAYLOAD_SOURCE:
             raise ValueError("not a repro payload")
         if data.get("version") != SCHEMA_VERSION:
             raise ValueError(f"unsupported repro payload version {data.get('version')!r}")
@@ -100,7 +100,7 @@ class CellRecord:
                 error=bool(data.get("error", False)),
                 backends=backends,
             )
-        except (KeyError, AttributeError, TypeError) as exc:
+        except (KeyError, AttributeError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed repro payload: {exc}") from None
 
 
@@ -140,12 +140,31 @@ def make_payload(
     }
 
 
-def record_from_payloads(payloads: Iterable[Mapping[str, Any]] | None) -> CellRecord | None:
-    """Find and parse repro's record among an execute reply's payloads, if any."""
+def find_payload(payloads: Iterable[Any] | None) -> dict[str, Any] | None:
+    """repro's payload among an execute reply's payloads, as the dict it came as, if any."""
     for data in payloads or ():
-        if isinstance(data, Mapping) and data.get("source") == PAYLOAD_SOURCE:
-            try:
-                return CellRecord.from_payload(data)
-            except ValueError:
-                return None
+        if isinstance(data, dict) and data.get("source") == PAYLOAD_SOURCE:
+            return data
     return None
+
+
+def parse_records(payloads: Mapping[int, Any], stored: bool = False) -> dict[int, CellRecord]:
+    """Parse a cell-index -> payload mapping; records that do not parse are left out."""
+    records = {}
+    for index, data in payloads.items():
+        try:
+            records[index] = CellRecord.from_payload(data, stored=stored)
+        except ValueError:
+            continue
+    return records
+
+
+def record_from_payloads(payloads: Iterable[Any] | None) -> CellRecord | None:
+    """Find and parse repro's record among an execute reply's payloads; None if absent or unreadable."""
+    data = find_payload(payloads)
+    if data is None:
+        return None
+    try:
+        return CellRecord.from_payload(data)
+    except ValueError:
+        return None

@@ -42,7 +42,7 @@ import sys
 from dataclasses import asdict
 from typing import IO, Iterable
 
-from repro.verify import CellResult, NotebookResult
+from repro.notebook.results import CellResult, NotebookResult
 
 JSON_SCHEMA_VERSION = 1
 
@@ -243,21 +243,46 @@ def render_junit(results: list[NotebookResult], name: str = "repro-nb") -> bytes
     return ET.tostring(suite, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def progress_printer(stream: IO[str] | None = None):
-    """A progress callback for execution: 'name: cell k of n', on a terminal only."""
-    stream = stream or sys.stderr
-    if not (hasattr(stream, "isatty") and stream.isatty()):
-        return None
+class ProgressLine:
+    """Progress on one terminal line: which cell each notebook (and each run) is at.
 
-    def show(path, index: int, total: int) -> None:
-        stream.write(f"\r\x1b[K{path}: cell {index + 1} of {total}")
-        stream.flush()
+    A :data:`~repro.notebook.verify.Progress` callback, safe to call from the threads
+    that run notebooks in parallel. It writes nothing unless *stream* is a terminal.
+    """
 
-    return show
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        import threading
+
+        self._stream = stream or sys.stderr
+        self.enabled = hasattr(self._stream, "isatty") and self._stream.isatty()
+        self._lock = threading.Lock()
+        self._at: dict[tuple[str, int], tuple[int, int]] = {}
+
+    def __call__(self, path, run: int, index: int, total: int) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            self._at[(str(path), run)] = (index, total)
+            parts = []
+            for (name, k), (i, n) in self._at.items():
+                label = name if k == 0 and (name, 1) not in self._at else f"{name} [run {k + 1}]"
+                parts.append(f"{label}: cell {i + 1} of {n}")
+            width = _terminal_width(self._stream)
+            line = " | ".join(parts)
+            if len(line) > width - 1:
+                line = line[: max(0, width - 4)] + "..."
+            self._stream.write(f"\r\x1b[K{line}")
+            self._stream.flush()
+
+    def clear(self) -> None:
+        if self.enabled:
+            with self._lock:
+                self._at.clear()
+                self._stream.write("\r\x1b[K")
+                self._stream.flush()
 
 
-def clear_progress(stream: IO[str] | None = None) -> None:
-    stream = stream or sys.stderr
-    if hasattr(stream, "isatty") and stream.isatty():
-        stream.write("\r\x1b[K")
-        stream.flush()
+def _terminal_width(stream) -> int:
+    import shutil
+
+    return shutil.get_terminal_size((80, 24)).columns

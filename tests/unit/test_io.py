@@ -6,7 +6,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from repro.notebooks import NotebookError, read_notebook, write_notebook_atomic
+from repro.notebook.errors import InputError
+from repro.notebook.io import read_notebook, write_notebook_atomic
 
 
 def _sample():
@@ -35,7 +36,7 @@ def test_atomic_write_leaves_the_original_when_replacing_fails(tmp_path, monkeyp
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", fail)
-    with pytest.raises(NotebookError, match="No space left on device"):
+    with pytest.raises(InputError, match="No space left on device"):
         write_notebook_atomic(changed, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["a.ipynb"]

@@ -26,10 +26,10 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
-from repro.backends import Backend, DeterministicOptions, Restore, read_memory
-from repro.backends.python_random import _HEAD as _RANDOM_HEAD
-from repro.backends.python_random import _STATE_SIZE as _RANDOM_STATE_SIZE
-from repro.backends.python_random import PythonRandomBackend
+from repro.kernel.backends import Backend, DeterministicOptions, Restore, read_memory
+from repro.kernel.backends.python_random import _HEAD as _RANDOM_HEAD
+from repro.kernel.backends.python_random import _STATE_SIZE as _RANDOM_STATE_SIZE
+from repro.kernel.backends.python_random import PythonRandomBackend
 
 _CONTEXT = "tensorflow.python.eager.context"
 _RANDOM_SEED = "tensorflow.python.framework.random_seed"

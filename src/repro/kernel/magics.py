@@ -1,18 +1,21 @@
-"""``%seed``, ``%%deterministic`` and ``%repro``: thin layers over :mod:`repro.extension`."""
+"""``%seed``, ``%%deterministic`` and ``%repro``: thin layers over :class:`repro.kernel.extension.Repro`.
+
+The extension object is handed in; this module never imports the extension.
+"""
 
 from __future__ import annotations
 
 import ast
 import json
-import sys
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from repro.backends import DeterministicOptions
-from repro.record import CellRecord
-from repro.seeding import DEFAULT_BASE_SEED, check_seed, derive_cell_seed
+from repro.kernel.backends import DeterministicOptions
+from repro.payload import CellRecord
+from repro.kernel import notice
+from repro.seeding import DEFAULT_BASE_SEED, check_seed, derive_cell_seed, hash_seed_fixed
 
 
 def _seed_arg(text: str | None, what: str = "seed") -> int | None:
@@ -59,7 +62,7 @@ class ReproMagics(Magics):
         repro.activate(seed, mode="once" if args.once else "per-cell")
         warning = repro.hash_seed_warning()
         if warning:
-            print(warning, file=sys.stderr)
+            notice(warning)
 
     @magic_arguments()
     @argument("--seed", dest="seed", help="Seed the cell with N instead of the derived seed.")
@@ -146,8 +149,6 @@ def describe_state(repro) -> str:
         head = f"repro: seed {state.base}, re-seeding before every cell from the seed and the cell's source"
     loaded = {b.name for b in repro.loaded_backends()}
     names = ", ".join(f"{b.name}{'' if b.name in loaded else ' (not imported)'}" for b in repro.backends)
-    from repro.extension import hash_seed_fixed
-
     hash_seed = "fixed" if hash_seed_fixed() else "not fixed"
     return f"{head}\nbackends: {names}\nPYTHONHASHSEED: {hash_seed}"
 

@@ -1,0 +1,203 @@
+"""Notebooks on disk: finding, reading with one-line errors, writing atomically, and
+what ``repro-nb record`` stores in them.
+
+Cell metadata ``repro`` holds the cell's record (the version-1 payload of
+:mod:`repro.payload`, without its ``source`` key). Notebook metadata ``repro``::
+
+    {"version": 1, "repro_version": "0.1.0", "hash_seed": "0", "kernel": "python3",
+     "environment": {...}}     # repro.environment.capture_environment(), when repro ran in the kernel
+
+``hash_seed`` is the PYTHONHASHSEED the notebook was recorded under; verify
+starts its kernels with the same value.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from repro import __version__
+from repro.notebook.errors import InputError
+from repro.notebook.results import NotebookRun
+
+METADATA_VERSION = 1
+
+
+def read_notebook(path: Path):
+    """Read *path* as an nbformat 4 notebook (nbformat 3 is upgraded in memory).
+
+    Raises InputError saying what is wrong: missing, a directory, empty, not
+    JSON, not a notebook.
+    """
+    import nbformat
+
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a notebook") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not raw.strip():
+        raise InputError(f"{path}: empty file, not a notebook")
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text, not a notebook") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    if not isinstance(data, dict) or "nbformat" not in data:
+        raise InputError(f"{path}: not a notebook (no 'nbformat' field)")
+    major = data.get("nbformat")
+    if not isinstance(major, int) or major < 3:
+        raise InputError(f"{path}: nbformat {major!r} is not supported; open and save it in Jupyter to upgrade it")
+    if major > 4:
+        raise InputError(f"{path}: nbformat {major} is newer than this repro-nb understands")
+    if major == 4 and not isinstance(data.get("cells"), list):
+        raise InputError(f"{path}: not a notebook (no 'cells' list)")
+    try:
+        if major == 4:
+            # The JSON is parsed once: nbformat.reads would parse it again, and
+            # build a node for every line of every multi-line output first.
+            from nbformat.v4.rwbase import rejoin_lines, strip_transient
+
+            nb = nbformat.from_dict(strip_transient(rejoin_lines(_outline_nodes(data))))
+        else:
+            nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    except Exception as exc:  # nbformat raises a variety of errors for malformed content
+        raise InputError(f"{path}: not a valid notebook: {_first_line(exc)}") from None
+    for index, cell in enumerate(nb.cells):
+        if not isinstance(cell, dict) or "cell_type" not in cell or "source" not in cell:
+            raise InputError(f"{path}: not a valid notebook: cell {index} has no cell_type or source")
+    return nb
+
+
+def write_notebook_atomic(nb, path: Path) -> None:
+    """Write *nb* to *path* so that a reader sees the old file or the new one, never a mix.
+
+    On any failure the original file is left byte-for-byte unchanged.
+    """
+    import nbformat
+
+    # A notebook that was slightly off-schema when read is written back as it
+    # is rather than refused: capture_validation_error keeps nbformat from raising.
+    data = nbformat.writes(nb, capture_validation_error={}).encode("utf-8")
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    write_bytes_atomic(path, data)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Replace *path* with *data* so that a reader sees the old file or the new one, never a mix.
+
+    The file keeps its permissions; on any failure it is left byte-for-byte unchanged
+    and the temporary file is removed. Raises InputError with a one-line message.
+    """
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=path.resolve().parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        except FileNotFoundError:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        raise
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Notebook paths, with each directory replaced by the notebooks below it (sorted)."""
+    expanded: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and p.is_file()
+            )
+            if not found:
+                raise InputError(f"{path}: is a directory with no notebooks in it")
+            expanded.extend(found)
+        else:
+            expanded.append(path)
+    return expanded
+
+
+def select_shard(paths: list[Path], shard: tuple[int, int] | None) -> list[Path]:
+    """The notebooks of shard I/N: round-robin over the paths sorted as text, so every
+    machine computes the same split and the shares differ in size by at most one."""
+    if shard is None:
+        return paths
+    index, total = shard
+    ordered = sorted(paths, key=lambda p: p.as_posix())
+    return [path for position, path in enumerate(ordered) if position % total == index - 1]
+
+
+def notebook_hash_seed(nb) -> str | None:
+    """The PYTHONHASHSEED recorded in a notebook's metadata by ``repro-nb record``, if any."""
+    value = nb.metadata.get("repro", {}).get("hash_seed")
+    return str(value) if value is not None else None
+
+
+def stored_payloads(nb) -> dict[int, dict]:
+    """The per-cell records ``repro-nb record`` stored in cell metadata, as stored."""
+    return {i: cell.metadata["repro"] for i, cell in enumerate(nb.cells)
+            if cell.cell_type == "code" and isinstance(cell.metadata.get("repro"), dict)}
+
+
+def store_records(run: NotebookRun):
+    """The executed notebook of *run*, with its records and run metadata attached."""
+    nb = run.notebook
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        cell.metadata.pop("repro", None)
+        payload = run.records.get(index)
+        if payload is not None:
+            cell.metadata["repro"] = {k: v for k, v in payload.items() if k != "source"}
+    nb.metadata["repro"] = {
+        "version": METADATA_VERSION,
+        "repro_version": __version__,
+        "hash_seed": run.hash_seed,
+        "kernel": run.kernel_name,
+    }
+    if run.environment is not None:
+        nb.metadata["repro"]["environment"] = run.environment
+    return nb
+
+
+def _outline_nodes(data: dict):
+    """Wrap the notebook, its cells and their outputs as NotebookNodes, leaving line lists alone.
+
+    Enough for nbformat's rejoin_lines to join multi-line texts in place, before
+    from_dict converts what is left.
+    """
+    from nbformat import NotebookNode
+
+    nb = NotebookNode(data)
+    cells = []
+    for cell in data.get("cells", []):
+        if isinstance(cell, dict):
+            cell = NotebookNode(cell)
+            if isinstance(cell.get("outputs"), list):
+                cell["outputs"] = [NotebookNode(o) if isinstance(o, dict) else o for o in cell["outputs"]]
+        cells.append(cell)
+    nb["cells"] = cells
+    return nb
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,159 @@
+"""The library entry point: verify, record and diff notebooks.
+
+The CLI, the pytest plugin and the Python API (``repro.verify_notebook`` and
+friends) all call these functions, in the spirit of ``nbclient.execute()``: a
+face parses its options and renders the result, it never runs a loop of its own.
+
+Every kernel started here, for every notebook and every run, takes a slot of one
+:class:`~repro.notebook.pool.KernelPool` of ``options.jobs`` slots (default: one
+per core), so no more kernels are alive at once than the user asked for.
+Bad input raises :class:`~repro.notebook.errors.InputError` before any kernel starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterable, Union
+
+from repro.notebook.io import expand_paths, notebook_hash_seed, read_notebook, store_records, write_notebook_atomic
+from repro.notebook.errors import InputError
+from repro.notebook.outcome import diff_result, explain_hash_order, judge_runs, needs_hash_run
+from repro.notebook.pool import KernelPool
+from repro.notebook.results import DEFAULT_HASH_SEED, NotebookResult, NotebookRun, RecordResult
+from repro.options import Options, check_kernel
+
+#: ``progress(path, run, cell_index, cell_count)``: a cell is about to run. *run* counts
+#: from 0; with ``runs=N`` the run under another PYTHONHASHSEED, if any, is run N.
+Progress = Callable[[Path, int, int, int], None]
+
+#: A notebook's path, or a notebook already read (an nbformat NotebookNode).
+NotebookLike = Union[str, "os.PathLike[str]", Any]
+
+
+def verify_notebook(notebook: NotebookLike, options: Options | None = None, runs: int = 1,
+                    progress: Progress | None = None, *, path: str | os.PathLike | None = None) -> NotebookResult:
+    """Execute *notebook* *runs* times in fresh kernels and compare with its stored outputs.
+
+    *notebook* is a path, or a NotebookNode with *path* saying where it lives (its folder
+    is the kernels' working directory; default: the current directory). Never modifies
+    the notebook. With ``runs >= 2`` each differing cell gets a cause.
+    """
+    options = options or Options()
+    where, nb = _load(notebook, path)
+    check_kernel(options)
+    return _verify(where, nb, options, _check_runs(runs), progress, KernelPool(options.kernel_cap))
+
+
+def verify_notebooks(notebooks: Iterable[str | os.PathLike], options: Options | None = None, runs: int = 1,
+                     progress: Progress | None = None) -> list[NotebookResult]:
+    """:func:`verify_notebook` for many notebooks (directories are searched), in parallel
+    up to ``options.jobs`` kernels in all. Every notebook is read before any runs."""
+    options = options or Options()
+    runs = _check_runs(runs)
+    loaded = _load_all(notebooks)
+    check_kernel(options)
+    pool = KernelPool(options.kernel_cap)
+    jobs = [(lambda p=p, nb=nb: _verify(p, nb, options, runs, progress, pool)) for p, nb in loaded]
+    return pool.map(jobs, threads=min(pool.size, len(jobs)))
+
+
+def record_notebook(notebook: str | os.PathLike, options: Options | None = None,
+                    progress: Progress | None = None) -> RecordResult:
+    """Execute the notebook at *notebook* and write its outputs back, with each cell's record
+    and the run's metadata. The file is replaced atomically, and only when the whole
+    notebook ran."""
+    options = options or Options()
+    where, nb = _load(notebook, None)
+    check_kernel(options)
+    return _record(where, nb, options, progress, KernelPool(options.kernel_cap))
+
+
+def record_notebooks(notebooks: Iterable[str | os.PathLike], options: Options | None = None,
+                     progress: Progress | None = None) -> list[RecordResult]:
+    """:func:`record_notebook` for many notebooks, in parallel up to ``options.jobs`` kernels."""
+    options = options or Options()
+    loaded = _load_all(notebooks)
+    check_kernel(options)
+    pool = KernelPool(options.kernel_cap)
+    jobs = [(lambda p=p, nb=nb: _record(p, nb, options, progress, pool)) for p, nb in loaded]
+    return pool.map(jobs, threads=min(pool.size, len(jobs)))
+
+
+def diff_notebooks(a: NotebookLike, b: NotebookLike, options: Options | None = None) -> NotebookResult:
+    """Compare two executed notebooks by the rules of verify, without executing them."""
+    options = options or Options()
+    a_path, a_nb = _load(a, None)
+    _, b_nb = _load(b, None)
+    return diff_result(a_path, a_nb, b_nb, options.compare)
+
+
+# -- the work -------------------------------------------------------------------------
+
+
+def _verify(path: Path, nb, options: Options, runs: int, progress: Progress | None,
+            pool: KernelPool) -> NotebookResult:
+    executions = _execute_runs(path, nb, options, runs, progress, pool)
+    result = judge_runs(path, nb, executions, options.compare)
+    if runs > 1 and needs_hash_run(result) and not pool.stopping.is_set():
+        # Only a difference that looks like drift needs it: a run under another
+        # PYTHONHASHSEED tells hash-order apart from drift.
+        hash_seed = options.execute.hash_seed or notebook_hash_seed(nb) or DEFAULT_HASH_SEED
+        other = dataclasses.replace(options.execute, hash_seed="1" if hash_seed != "1" else "2")
+        hash_run = _execute(path, nb, other, _run_progress(progress, path, runs), pool)
+        explain_hash_order(result, executions, hash_run, options.compare)
+    return result
+
+
+def _execute_runs(path: Path, nb, options: Options, runs: int, progress: Progress | None,
+                  pool: KernelPool) -> list[NotebookRun]:
+    jobs = [(lambda k=k: _execute(path, nb, options.execute, _run_progress(progress, path, k), pool))
+            for k in range(runs)]
+    done = pool.map(jobs, threads=min(pool.size, runs))
+    # A run that never started (Ctrl-C first) counts as interrupted like the others.
+    return done or [_execute(path, nb, options.execute, None, pool)]
+
+
+def _record(path: Path, nb, options: Options, progress: Progress | None, pool: KernelPool) -> RecordResult:
+    run = _execute(path, nb, options.execute, _run_progress(progress, path, 0), pool)
+    if run.failure is not None:
+        where = "" if run.failure.cell_index is None else f" at cell {run.failure.cell_index + 1}"
+        return RecordResult(path, run, False, f"not recorded, failed{where}: {run.failure.message}")
+    try:
+        write_notebook_atomic(store_records(run), path)
+    except InputError as exc:
+        return RecordResult(path, run, False, f"not recorded: {exc}")
+    return RecordResult(path, run, True, f"recorded {path} ({run.duration:.1f} s)")
+
+
+def _execute(path: Path, nb, options, progress, pool: KernelPool) -> NotebookRun:
+    from repro.notebook.execute import execute_notebook  # imports nbclient
+
+    return execute_notebook(nb, path, options, progress=progress, pool=pool)
+
+
+def _run_progress(progress: Progress | None, path: Path, run: int):
+    if progress is None:
+        return None
+    return lambda index, total: progress(path, run, index, total)
+
+
+def _check_runs(runs: int) -> int:
+    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+        raise InputError(f"runs must be a whole number >= 1, got {runs!r}")
+    return runs
+
+
+def _load(notebook: NotebookLike, path) -> tuple[Path, Any]:
+    if isinstance(notebook, (str, os.PathLike)):
+        where = Path(notebook)
+        return where, read_notebook(where)
+    if not hasattr(notebook, "cells") or not hasattr(notebook, "metadata"):
+        raise InputError(f"not a notebook: expected a path or an nbformat notebook, got {type(notebook).__name__}")
+    return Path(path) if path is not None else Path("notebook.ipynb"), notebook
+
+
+def _load_all(notebooks: Iterable[str | os.PathLike]) -> list[tuple[Path, Any]]:
+    paths = expand_paths([Path(p) for p in notebooks])
+    return [(p, read_notebook(p)) for p in paths]
