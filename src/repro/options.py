@@ -185,12 +185,12 @@ def _number(settings: dict[str, Any], name: str, given: float | None) -> float:
 
 
 def _compare_options(table: dict[str, Any], source: Path | None, *, rtol, atol, image_tolerance,
-                     masks: Iterable[str], sanitize: Iterable[Path]) -> CompareOptions:
+                     masks: Iterable[str], masks_from: str, sanitize: Iterable[Path]) -> CompareOptions:
     found = _table_masks(table.get("masks"), source)
     files = [(source.parent / p if source else Path(p)) for p in table.get("sanitize", [])]
     for path in [*files, *(Path(p) for p in sanitize)]:
         found += read_sanitize_file(path)
-    found += [(regex, MASK_REPLACEMENT, "--mask") for regex in masks]
+    found += [(regex, MASK_REPLACEMENT, masks_from) for regex in masks]
     for regex, replacement, where in found:
         try:
             check_mask(regex, replacement)
@@ -226,6 +226,7 @@ def resolve_options(
     atol: float | None = None,
     image_tolerance: float | None = None,
     masks: Iterable[str] = (),
+    masks_from: str = "--mask",
     sanitize: Iterable[Path] = (),
     kernel: str | None = None,
     current_python: bool = False,
@@ -237,11 +238,11 @@ def resolve_options(
     directory), with the given values in place of the table's.
 
     *masks* (regexes, replaced by ``<masked>``) and *sanitize* (nbval sanitize files) add to
-    the table's own, after them.
+    the table's own, after them; *masks_from* says where *masks* came from, in error messages.
     """
     table, source = load_table(Path.cwd() if start is None else start)
     compare = _compare_options(table, source, rtol=rtol, atol=atol, image_tolerance=image_tolerance,
-                               masks=masks, sanitize=sanitize)
+                               masks=masks, masks_from=masks_from, sanitize=sanitize)
     execute = _execute_options(table, kernel=kernel, current_python=current_python, timeout=timeout, seed=seed)
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise InputError(f"jobs must be a whole number >= 1, got {jobs!r}")

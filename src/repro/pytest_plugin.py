@@ -99,6 +99,7 @@ def pytest_configure(config: pytest.Config) -> None:
             rtol=pick("repro_rtol", options.parse_non_negative_float, "repro-rtol"),
             atol=pick("repro_atol", options.parse_non_negative_float, "repro-atol"),
             masks=[str(m) for m in config.getini("repro_masks") if str(m).strip()],
+            masks_from="ini option repro_masks",
             kernel=pick("repro_kernel", str, "repro-kernel"),
             timeout=pick("repro_timeout", options.parse_positive_float, "repro-timeout"),
             seed=pick("repro_seed", options.parse_seed, "repro-seed"),

@@ -75,12 +75,60 @@ def test_the_cell_is_seeded_and_shows_its_last_value(shell):
     assert a.result == b.result  # the derived seed, even with %seed off
 
 
-def test_torch_imported_inside_the_cell_gets_deterministic_mode(shell):
-    # torch is already in sys.modules in this process; simulate a first import
-    # by checking the per-import path through a re-seed of the record instead.
+def test_an_already_imported_torch_gets_deterministic_mode_when_the_cell_imports_it(shell):
+    # torch is in sys.modules here, so `import torch` is a lookup: the mode comes from entering
+    # the cell. A first import inside the cell is tested below with a toy library, and for
+    # torch itself in a fresh kernel (tests/kernel/test_seeding_kernel.py).
     out = shell.out("%%deterministic\nimport torch\nprint(torch.are_deterministic_algorithms_enabled())")
     assert out.strip() == "True"
     assert not torch.are_deterministic_algorithms_enabled()
+
+
+def test_a_library_first_imported_inside_the_cell_gets_deterministic_mode(shell, _shell, tmp_path, monkeypatch):
+    import sys
+
+    import repro.kernel.extension
+    from repro.kernel.backends import Backend
+    from repro.kernel.extension import load, unload
+
+    (tmp_path / "toydet.py").write_text("deterministic = False\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    seen = []
+
+    class ToyBackend(Backend):
+        name = "toydet"
+        module = "toydet"
+
+        def seed(self, seed):
+            seen.append(("seed", seed))
+
+        def state(self):
+            return b""
+
+        def deterministic(self, options):
+            module = sys.modules["toydet"]
+            module.deterministic = True
+
+            def restore():
+                module.deterministic = False
+
+            return restore
+
+    unload(_shell)
+    builtin = repro.kernel.extension.load_backends
+    monkeypatch.setattr(repro.kernel.extension, "load_backends", lambda: [*builtin(), ToyBackend()])
+    load(_shell)
+    try:
+        assert "toydet" not in sys.modules
+        out = shell.out("%%deterministic --seed 5\nimport toydet\nprint(toydet.deterministic)")
+        assert out.strip() == "True"
+        assert sys.modules["toydet"].deterministic is False  # restored after the cell
+        assert ("seed", 5) in seen  # seeded at import with the cell's seed
+    finally:
+        sys.modules.pop("toydet", None)
+        unload(_shell)
+        monkeypatch.undo()
+        load(_shell)
 
 
 def test_bad_arguments(shell):

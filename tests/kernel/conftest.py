@@ -175,7 +175,7 @@ def _kernel_session(ipython_dir: str) -> Iterator[KernelSession]:
 
 
 @dataclass
-class NotebookRun:
+class ClientRun:
     nb: Any  # the executed notebook
     replies: dict[int, dict[str, Any]]  # cell index -> execute_reply content
     pid: int
@@ -184,7 +184,7 @@ class NotebookRun:
         return output_texts(self.nb.cells[index].outputs)
 
 
-def _run_notebook(nb, ipython_dir: str) -> NotebookRun:
+def _run_notebook(nb, ipython_dir: str) -> ClientRun:
     """Execute *nb* in a fresh ``python3`` kernel with nbclient, as ``jupyter execute`` does.
 
     nbclient owns the kernel and shuts it down when the run ends, also when a
@@ -214,7 +214,7 @@ def _run_notebook(nb, ipython_dir: str) -> NotebookRun:
     client.execute(env=kernel_env(ipython_dir))
     assert len(pids) == 1, pids
     assert not pid_alive(pids[0]), f"nbclient left kernel {pids[0]} running"
-    return NotebookRun(nb=nb, replies=replies, pid=pids[0])
+    return ClientRun(nb=nb, replies=replies, pid=pids[0])
 
 
 class KernelTools:
@@ -230,7 +230,7 @@ class KernelTools:
         """``with kernels.session() as s:`` a fresh kernel, shut down on exit."""
         return _kernel_session(self.ipython_dir)
 
-    def run_notebook(self, nb) -> NotebookRun:
+    def run_notebook(self, nb) -> ClientRun:
         return _run_notebook(nb, self.ipython_dir)
 
     @staticmethod

@@ -9,36 +9,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from repro.cli import main
+from tests.builders import run_cli, verify_json, write_notebook
 
 pytestmark = pytest.mark.kernel
-
-
-def make_notebook(path: Path, *sources: str, markdown_first: bool = True, **metadata) -> Path:
-    cells = [new_markdown_cell("# fixture")] if markdown_first else []
-    cells += [new_code_cell(s) for s in sources]
-    nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}, **metadata})
-    nbformat.write(nb, path)
-    return path
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main([*argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def verify_json(capsys, *argv: str) -> tuple[int, dict]:
-    code, out, err = run_cli(capsys, "verify", "--format", "json", *argv)
-    return code, json.loads(out)
 
 
 @pytest.fixture
 def recorded(tmp_path, capsys):
     """A seeded notebook recorded by repro-nb record."""
-    path = make_notebook(
+    path = write_notebook(
         tmp_path / "seeded.ipynb",
         "%load_ext repro",
         "%seed 42",
@@ -88,7 +68,7 @@ def test_a_hand_edited_output_differs_with_a_diff(recorded, capsys):
 
 
 def test_unseeded_numbers_differ_and_later_cells_are_marked_downstream(tmp_path, capsys):
-    path = make_notebook(
+    path = write_notebook(
         tmp_path / "flaky.ipynb",
         "import random\nprint(random.random())",
         "print(random.random())",
@@ -105,7 +85,7 @@ def test_unseeded_numbers_differ_and_later_cells_are_marked_downstream(tmp_path,
 
 
 def test_seed_option_makes_an_unseeded_notebook_reproduce(tmp_path, capsys):
-    path = make_notebook(tmp_path / "unseeded.ipynb", "import numpy as np\nprint(np.random.rand(2))")
+    path = write_notebook(tmp_path / "unseeded.ipynb", "import numpy as np\nprint(np.random.rand(2))")
     code, _, err = run_cli(capsys, "record", str(path))
     assert code == 0, err
     # The stored outputs come from an unseeded run, so they differ; with --seed,
@@ -118,7 +98,7 @@ def test_seed_option_makes_an_unseeded_notebook_reproduce(tmp_path, capsys):
 
 
 def test_a_broken_notebook_fails_at_the_right_cell_and_record_leaves_it_untouched(tmp_path, capsys):
-    path = make_notebook(tmp_path / "broken.ipynb", "x = 1", "1 / 0", "print('never')")
+    path = write_notebook(tmp_path / "broken.ipynb", "x = 1", "1 / 0", "print('never')")
     before = path.read_bytes()
     code, out, err = run_cli(capsys, "record", str(path))
     assert code == 1 and "failed at cell 3: ZeroDivisionError" in err
@@ -134,7 +114,7 @@ def test_a_broken_notebook_fails_at_the_right_cell_and_record_leaves_it_untouche
 
 
 def test_an_expected_error_is_compared_not_fatal(tmp_path, capsys):
-    path = make_notebook(tmp_path / "raises.ipynb", "raise ValueError('expected')", "print('after')")
+    path = write_notebook(tmp_path / "raises.ipynb", "raise ValueError('expected')", "print('after')")
     nb = nbformat.read(path, 4)
     nb.cells[1].metadata["tags"] = ["raises-exception"]
     nbformat.write(nb, path)
@@ -143,14 +123,14 @@ def test_an_expected_error_is_compared_not_fatal(tmp_path, capsys):
 
 
 def test_timeout_interrupts_and_reports_the_cell(tmp_path, capsys):
-    path = make_notebook(tmp_path / "slow.ipynb", "x = 1", "import time\ntime.sleep(60)")
+    path = write_notebook(tmp_path / "slow.ipynb", "x = 1", "import time\ntime.sleep(60)")
     code, data = verify_json(capsys, "--timeout", "2", str(path))
     notebook = data["notebooks"][0]
     assert code == 1 and notebook["failure"]["kind"] == "timeout" and notebook["failure"]["cell"] == 2
 
 
 def test_a_dead_kernel_is_reported_at_its_cell(tmp_path, capsys):
-    path = make_notebook(tmp_path / "dies.ipynb", "x = 1", "import os\nos._exit(1)", "print('never')")
+    path = write_notebook(tmp_path / "dies.ipynb", "x = 1", "import os\nos._exit(1)", "print('never')")
     code, data = verify_json(capsys, str(path))
     notebook = data["notebooks"][0]
     assert code == 1 and notebook["failure"]["kind"] == "dead-kernel" and notebook["failure"]["cell"] == 2
@@ -158,7 +138,7 @@ def test_a_dead_kernel_is_reported_at_its_cell(tmp_path, capsys):
 
 def test_kernels_get_a_fixed_hash_seed_and_the_notebook_folder(tmp_path, capsys):
     (tmp_path / "data.txt").write_text("hello")
-    path = make_notebook(
+    path = write_notebook(
         tmp_path / "env.ipynb",
         "import os\nprint(os.environ['PYTHONHASHSEED'])\nprint(open('data.txt').read())",
     )
@@ -176,7 +156,7 @@ def test_a_kernel_without_repro_is_verified_without_records(tmp_path, capsys, mo
     ]
     (kernels / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "no repro", "language": "python"}))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "share" / "jupyter"))
-    path = make_notebook(tmp_path / "plain.ipynb", "print(1 + 1)")
+    path = write_notebook(tmp_path / "plain.ipynb", "print(1 + 1)")
     code, _, err = run_cli(capsys, "record", "--kernel", "norepro", str(path))
     assert code == 0, err
     nb = nbformat.read(path, 4)
@@ -236,11 +216,11 @@ def test_a_directory_without_notebooks_is_bad_input(tmp_path, capsys):
 
 
 def test_a_directory_is_searched_for_notebooks(tmp_path, capsys):
-    make_notebook(tmp_path / "b.ipynb", "print(2)")
+    write_notebook(tmp_path / "b.ipynb", "print(2)")
     (tmp_path / "sub").mkdir()
-    make_notebook(tmp_path / "sub" / "a.ipynb", "print(1)")
+    write_notebook(tmp_path / "sub" / "a.ipynb", "print(1)")
     (tmp_path / ".ipynb_checkpoints").mkdir()
-    make_notebook(tmp_path / ".ipynb_checkpoints" / "b-checkpoint.ipynb", "print(2)")
+    write_notebook(tmp_path / ".ipynb_checkpoints" / "b-checkpoint.ipynb", "print(2)")
     code, data = verify_json(capsys, str(tmp_path))
     assert code == 0
     assert [Path(n["path"]).name for n in data["notebooks"]] == ["b.ipynb", "a.ipynb"]
@@ -265,7 +245,7 @@ def test_unknown_kernel_is_a_usage_error(recorded, capsys):
 
 def test_no_kernel_outlives_a_run(tmp_path, capsys):
     psutil = pytest.importorskip("psutil")
-    path = make_notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(60)")
+    path = write_notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(60)")
     before = {p.pid for p in psutil.Process(os.getpid()).children(recursive=True)}
     run_cli(capsys, "verify", "--timeout", "1", str(path))
     after = {p.pid for p in psutil.Process(os.getpid()).children(recursive=True) if p.is_running() and p.status() != psutil.STATUS_ZOMBIE}
@@ -277,7 +257,7 @@ def test_ctrl_c_reports_the_cell_and_leaves_no_kernel(tmp_path):
     import subprocess
 
     psutil = pytest.importorskip("psutil")
-    path = make_notebook(tmp_path / "slow.ipynb", "x = 1", "import time\nprint('started', flush=True)\ntime.sleep(60)")
+    path = write_notebook(tmp_path / "slow.ipynb", "x = 1", "import time\nprint('started', flush=True)\ntime.sleep(60)")
     nb = nbformat.read(path, 4)
     nb.cells[2].execution_count = 2
     nbformat.write(nb, path)
@@ -312,7 +292,7 @@ def test_ctrl_c_reports_the_cell_and_leaves_no_kernel(tmp_path):
 
 
 def test_parallel_jobs_and_shards(tmp_path, capsys):
-    paths = [make_notebook(tmp_path / f"nb{i}.ipynb", f"print({i})") for i in range(3)]
+    paths = [write_notebook(tmp_path / f"nb{i}.ipynb", f"print({i})") for i in range(3)]
     for path in paths:
         assert run_cli(capsys, "record", str(path))[0] == 0
     code, data = verify_json(capsys, "-j", "2", str(tmp_path))

@@ -12,31 +12,21 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from repro.cli import main
+from tests.builders import run_cli, verify_json, write_notebook
 
 pytestmark = pytest.mark.kernel
 
-KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
-
-
 def make(path: Path, *sources: str) -> Path:
-    nbformat.write(new_notebook(cells=[new_code_cell(s) for s in sources], metadata={"kernelspec": KERNELSPEC}), path)
-    return path
-
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main([*argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return write_notebook(path, *sources, markdown_first=False)
 
 
 def verify(capsys, *argv: str) -> tuple[int, dict]:
-    code, out, err = cli(capsys, "verify", "--format", "json", *argv)
-    return code, json.loads(out)["notebooks"][0]
+    code, report = verify_json(capsys, *argv)
+    return code, report["notebooks"][0]
 
 
 def record(capsys, path: Path) -> None:
-    code, _, err = cli(capsys, "record", str(path))
+    code, _, err = run_cli(capsys, "record", str(path))
     assert code == 0, err
 
 
@@ -49,7 +39,7 @@ def test_unseeded_numpy_is_nondeterministic_and_its_stream_diverges(tmp_path, ca
     assert cells[1]["status"] == "differs" and cells[1]["cause"] == "nondeterministic"
     assert cells[2]["status"] == "same" and cells[2]["cause"] is None
     assert notebook["rng_divergence"] == {"cell": 1, "backend": "numpy", "against": "stored"}
-    code, out, _ = cli(capsys, "verify", "--runs", "2", str(path))
+    code, out, _ = run_cli(capsys, "verify", "--runs", "2", str(path))
     assert "1 cell differs: 1 nondeterministic (cell 2)" in out
     assert "first RNG divergence: numpy after cell 2" in out
 
@@ -92,7 +82,7 @@ def test_a_hand_edited_output_is_drift_with_the_same_random_draws(tmp_path, caps
     assert code == 1
     assert notebook["cells"][1]["cause"] == "drift"
     assert notebook["rng_divergence"] is None
-    code, out, _ = cli(capsys, "verify", "--runs", "2", str(path))
+    code, out, _ = run_cli(capsys, "verify", "--runs", "2", str(path))
     assert "with the same random draws: the difference is numerical" in out
 
 
@@ -114,7 +104,7 @@ def test_changed_upstream_draws_are_found_where_the_stream_diverged(tmp_path, ca
     assert cells[2]["status"] == "differs" and cells[2]["cause"] == "drift"
     assert notebook["rng_divergence"] == {"cell": 1, "backend": "numpy", "against": "stored"}
     assert "cell 2 was edited since its outputs were recorded" in notebook["notes"]
-    code, out, _ = cli(capsys, "verify", "--runs", "2", str(path))
+    code, out, _ = run_cli(capsys, "verify", "--runs", "2", str(path))
     assert "drift: the random stream changed upstream, at cell 2" in out
 
 
@@ -150,12 +140,12 @@ def test_record_stores_an_allow_listed_environment_and_verify_shows_changes(tmp_
     assert {"key": "packages.numpy", "recorded": "1.0.0", "current": __import__("numpy").__version__} in notebook[
         "environment_changes"
     ]
-    code, out, _ = cli(capsys, "verify", str(path))
+    code, out, _ = run_cli(capsys, "verify", str(path))
     assert "environment changed since recording:" in out and "packages.numpy: 1.0.0 ->" in out
 
 
 def test_kernel_install_gives_a_fixed_hash_seed_and_repro_loaded(tmp_path, capsys, monkeypatch):
-    code, out, _ = cli(capsys, "kernel", "install", "--name", "repro-test", "--seed", "5",
+    code, out, _ = run_cli(capsys, "kernel", "install", "--name", "repro-test", "--seed", "5",
                        "--prefix", str(tmp_path / "prefix"))
     assert code == 0 and "installed kernelspec repro-test" in out
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "prefix" / "share" / "jupyter"))
@@ -170,5 +160,5 @@ def test_kernel_install_gives_a_fixed_hash_seed_and_repro_loaded(tmp_path, capsy
 
 def test_runs_must_be_a_positive_number(tmp_path, capsys):
     path = make(tmp_path / "x.ipynb", "print(1)")
-    code, _, err = cli(capsys, "verify", "--runs", "0", str(path))
+    code, _, err = run_cli(capsys, "verify", "--runs", "0", str(path))
     assert code == 2 and "--runs" in err

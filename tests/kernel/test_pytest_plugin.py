@@ -14,9 +14,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from repro.cli import main
+from tests.builders import write_notebook
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.kernel
@@ -24,21 +24,14 @@ pytestmark = pytest.mark.kernel
 PLUGIN = ("-p", "repro.pytest_plugin")
 
 
-def make_notebook(path: Path, *sources: str) -> Path:
-    cells = [new_markdown_cell("# fixture")] + [new_code_cell(s) for s in sources]
-    kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(new_notebook(cells=cells, metadata={"kernelspec": kernelspec}), path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory) -> dict[str, Path]:
     """Two small notebooks whose outputs ``repro-nb record`` stored."""
     folder = tmp_path_factory.mktemp("recorded")
     paths = {
-        "first": make_notebook(folder / "first.ipynb", "import sys\nprint('hello', file=sys.stdout)",
+        "first": write_notebook(folder / "first.ipynb", "import sys\nprint('hello', file=sys.stdout)",
                                "x = 6 * 7\nx"),
-        "second": make_notebook(folder / "second.ipynb", "%load_ext repro", "%seed 42",
+        "second": write_notebook(folder / "second.ipynb", "%load_ext repro", "%seed 42",
                                 "import random\nprint(random.random())"),
     }
     assert main(["record", str(folder)]) == 0
@@ -175,10 +168,13 @@ def test_options_command_line_beats_ini_beats_tool_repro(pytester, monkeypatch):
     config = pytester.parseconfigure(*PLUGIN, "--repro", "--repro-timeout=10", "--repro-seed=7")
     from repro.pytest_plugin import _OPTIONS
 
-    compare, execute = config.stash[_OPTIONS]
-    assert (compare.rtol, compare.atol) == (0.1, 0.02)
-    assert compare.masks == (("a+", "<masked>"), ("b+", "<masked>"))
-    assert execute == {"kernel_name": "python3", "current_python": False, "timeout": 10, "seed": 7}
+    from repro.options import ExecuteOptions
+
+    options, runs = config.stash[_OPTIONS]
+    assert (options.compare.rtol, options.compare.atol) == (0.1, 0.02)
+    assert options.compare.masks == (("a+", "<masked>"), ("b+", "<masked>"))
+    assert options.execute == ExecuteOptions(kernel_name="python3", timeout=10, seed=7)
+    assert runs == 1
 
 
 @pytest.mark.parametrize(
@@ -186,7 +182,8 @@ def test_options_command_line_beats_ini_beats_tool_repro(pytester, monkeypatch):
     [
         (["--repro-rtol=-1"], "", "argument --repro-rtol: must be >= 0: '-1'"),
         ([], "repro_rtol = abc", "ini option repro_rtol: not a number: 'abc'"),
-        ([], "repro_masks = (", "invalid mask regex '('"),
+        ([], "repro_masks = (", "ini option repro_masks: invalid mask '('"),
+        (["--repro-runs=0"], "", "argument --repro-runs: must be at least 1"),
         (["--repro-kernel=no-such-kernel"], "", "no such kernel: 'no-such-kernel'"),
     ],
 )
