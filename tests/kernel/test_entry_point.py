@@ -13,6 +13,7 @@ import repro
 from repro.notebook.report import to_json_data
 from tests.builders import run_cli, verify_json, write_notebook
 
+pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.kernel
 
 
@@ -24,10 +25,10 @@ def _comparable(report: dict) -> dict:
 
 
 @pytest.fixture
-def edited(tmp_path, capsys, monkeypatch):
-    """A recorded notebook whose second output was edited by hand: drift, with a cause under --runs."""
-    monkeypatch.chdir(tmp_path)
-    path = write_notebook(tmp_path / "nb.ipynb", "%seed 3\nimport random\nprint(random.random())",
+def edited(pytester, capsys):
+    """In pytester's folder (the current directory), a recorded notebook whose second output
+    was edited by hand: drift, with a cause under --runs."""
+    path = write_notebook(pytester.path / "nb.ipynb", "%seed 3\nimport random\nprint(random.random())",
                           "print(sorted({'x', 'y'}))\n1 + 1")
     code, _, err = run_cli(capsys, "record", "nb.ipynb")
     assert code == 0, err
@@ -43,8 +44,6 @@ def test_cli_pytest_plugin_and_python_api_give_the_same_json(edited, capsys, pyt
 
     from_api = to_json_data([repro.verify_notebook("nb.ipynb", runs=2)])
 
-    pytester.chdir()
-    (pytester.path / "nb.ipynb").write_bytes(edited.read_bytes())
     pytester.makeconftest(
         """
         import json
