@@ -7,7 +7,10 @@ Heavy modules (nbclient, nbformat) are imported only by the commands that need t
 from __future__ import annotations
 
 import argparse
+import re
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -43,6 +46,8 @@ def _arg(parse: Callable[[str], object]) -> Callable[[str], object]:
     convert.__name__ = parse.__name__.replace("parse_", "")
     return convert
 
+
+_KERNEL_NAME = re.compile(r"[a-zA-Z0-9._-]+", re.ASCII)
 
 _positive_int = _arg(parse_positive_int)
 _shard = _arg(parse_shard)
@@ -91,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="repro-nb",
         description="Make Jupyter notebooks reproducible, and prove that they are.",
         epilog="Exit codes: 0 reproduced, 1 differs or failed, 2 usage error or bad input. "
-        "In a notebook: %%load_ext repro, then %%seed 42.",
+        "In a notebook: %load_ext repro, then %seed 42.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -160,14 +165,49 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_OK
     command = {"verify": _verify, "record": _record, "kernel": _kernel_install, "diff": _diff}[args.command]
+    received: list[int] = []
+    previous = _stop_on_signals(received)
     try:
-        return command(args)
+        code = command(args)
     except InputError as exc:
-        print(f"repro-nb: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        from repro.notebook.report import printable
+
+        print(f"repro-nb: error: {printable(exc)}", file=sys.stderr)
+        code = EXIT_USAGE
     except KeyboardInterrupt:
-        print("repro-nb: interrupted", file=sys.stderr)
-        return EXIT_DIFFERS
+        code = EXIT_DIFFERS
+        if not received:
+            print("repro-nb: interrupted", file=sys.stderr)
+    finally:
+        _restore_signals(previous)
+    if received:
+        name = signal.Signals(received[0]).name
+        print(f"repro-nb: stopped by {name}: kernels shut down, no notebook left half-written", file=sys.stderr)
+        return 128 + received[0]
+    return code
+
+
+def _stop_on_signals(received: list[int]) -> dict:
+    """SIGTERM and SIGHUP stop repro-nb as Ctrl-C does: kernels shut down, temporary files removed."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def stop(signum, frame):
+        if not received:
+            received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            previous[number] = signal.signal(number, stop)
+    return previous
+
+
+def _restore_signals(previous: dict) -> None:
+    for number, handler in previous.items():
+        signal.signal(number, handler)
 
 
 # -- commands: options in, entry point, rendering out ----------------------------------
@@ -194,7 +234,13 @@ def _options(args, seed: int | None = None):
 def _selected(args) -> list[Path]:
     from repro.notebook.io import expand_paths, select_shard
 
-    return select_shard(expand_paths(args.notebooks), args.shard)
+    paths = expand_paths(args.notebooks)
+    chosen = select_shard(paths, args.shard)
+    if not chosen:
+        index, total = args.shard
+        print(f"repro-nb: shard {index}/{total} is empty: {len(paths)} notebook(s) make fewer than "
+              f"{total} shares", file=sys.stderr)
+    return chosen
 
 
 def _check_report_path(args) -> None:
@@ -242,7 +288,7 @@ def _verify(args) -> int:
 
 
 def _record(args) -> int:
-    from repro.notebook.report import ProgressLine
+    from repro.notebook.report import ProgressLine, printable
     from repro.notebook.verify import record_notebooks
 
     options = _options(args)
@@ -253,9 +299,9 @@ def _record(args) -> int:
         progress.clear()
     for result in results:
         if result.written:
-            print(result.message)
+            print(printable(result.message))
         else:
-            print(f"FAILED {result.path}: {result.message}", file=sys.stderr)
+            print(printable(f"FAILED {result.path}: {result.message}"), file=sys.stderr)
     return EXIT_OK if all(r.written for r in results) else EXIT_DIFFERS
 
 
@@ -280,6 +326,10 @@ def _kernel_install(args) -> int:
         hash_seed = check_hash_seed(args.hash_seed)
     except ValueError as exc:
         raise InputError(f"--hash-seed: {exc}") from None
+    if not _KERNEL_NAME.fullmatch(args.name) or args.name.startswith("."):  # Jupyter's rule, and no ".."
+        raise InputError(f"--name must be letters, digits, '.', '_' or '-' (a kernelspec name), got {args.name!r}")
+    if args.display_name is not None and not args.display_name.strip():
+        raise InputError("--display-name must not be empty")
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
             "--IPKernelApp.extra_extensions=repro"]
     if args.seed is not None:

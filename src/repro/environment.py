@@ -3,8 +3,10 @@
 Runs in the kernel (``%repro env``, and ``repro-nb record`` asks the kernel for
 it). Notebooks get published, so nothing here may identify a person or a
 machine: no user names, host names, home paths or paths at all, and of the
-environment variables only those in :data:`ENV_ALLOW_LIST`. Library details
-are read only for libraries the notebook has already imported.
+environment variables only those in :data:`ENV_ALLOW_LIST`, and of those only
+values of the strict shape :data:`ENV_SHAPES` gives each (others are stored as
+``"<set>"``). Versions are stored only when they look like versions. Library
+details are read only for libraries the notebook has already imported.
 """
 
 from __future__ import annotations
@@ -12,29 +14,75 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import sys
 from typing import Any
 
-#: Environment variables that change results; no others are ever recorded.
-ENV_ALLOW_LIST = (
-    "PYTHONHASHSEED",
-    "CUBLAS_WORKSPACE_CONFIG",
-    "CUDA_VISIBLE_DEVICES",
-    "CUDA_LAUNCH_BLOCKING",
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "BLIS_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "TF_DETERMINISTIC_OPS",
-    "TF_CUDNN_DETERMINISTIC",
-    "TF_CUDNN_USE_AUTOTUNE",
-    "TF_ENABLE_ONEDNN_OPTS",
-    "CUPY_SEED",
-    "PYTORCH_CUDA_ALLOC_CONF",
-    "KERAS_BACKEND",
+# Shapes of values, all matched with ``fullmatch`` under ``re.ASCII``: ``[0-9]``, never ``\d``
+# (which takes any Unicode digit), and ``re.ASCII`` also keeps ``re.IGNORECASE`` from folding
+# non-ASCII letters ("ſ", "K") into ASCII ones. Nothing here admits "/", "\", "~", "@",
+# whitespace or a letter outside the listed keywords, so no path, user name or UUID fits.
+_COUNT = r"[0-9]{1,4}"
+#: Thread counts: one number, or OpenMP's comma-separated list for nested levels ("4,2").
+_THREADS = re.compile(rf"{_COUNT}(?:,{_COUNT}){{0,7}}", re.ASCII)
+_SWITCH = re.compile(r"0|1|true|false", re.ASCII | re.IGNORECASE)
+#: Device indices only ("0", "0,2", "-1", "" for no device). ``GPU-<uuid>`` and ``MIG-<uuid>``
+#: select the same devices but name one machine's hardware, so they are never stored.
+_DEVICES = re.compile(r"(?:(?:-1|[0-9]{1,3})(?:,(?:-1|[0-9]{1,3}))*)?", re.ASCII)
+#: The allocator's own options (c10/cuda/CUDAAllocatorConfig): known keys, not any ``[a-z_]+``,
+#: so that "alice:1" is not stored; an unknown or newer key is stored as "<set>".
+_ALLOC_KEYS = (
+    "backend", "max_split_size_mb", "max_non_split_rounding_mb", "garbage_collection_threshold",
+    "roundup_power2_divisions", "expandable_segments", "release_lock_on_cudamalloc",
+    "pinned_use_cuda_host_register", "pinned_num_register_threads", "pinned_use_background_threads",
+    "pinned_reserve_segment_size_mb", "per_process_memory_fraction",
 )
+_ALLOC_PAIR = rf"(?:{'|'.join(_ALLOC_KEYS)}):(?:[0-9]{{1,10}}(?:\.[0-9]{{1,6}})?|True|False|native|cudaMallocAsync)"
+
+#: Environment variables that change results, each with the one shape its value is stored in;
+#: no other variable is ever recorded, and a value of any other shape is stored as "<set>".
+ENV_SHAPES: dict[str, re.Pattern[str]] = {
+    "PYTHONHASHSEED": re.compile(r"random|[0-9]{1,10}", re.ASCII),  # 0 .. 4294967295
+    "CUBLAS_WORKSPACE_CONFIG": re.compile(r"(?::[0-9]{1,7}:[0-9]{1,4}){1,4}", re.ASCII),  # ":4096:8"
+    "CUDA_VISIBLE_DEVICES": _DEVICES,
+    "CUDA_LAUNCH_BLOCKING": _SWITCH,
+    "OMP_NUM_THREADS": _THREADS,
+    "MKL_NUM_THREADS": _THREADS,
+    "OPENBLAS_NUM_THREADS": _THREADS,
+    "BLIS_NUM_THREADS": _THREADS,
+    "VECLIB_MAXIMUM_THREADS": _THREADS,
+    "NUMEXPR_NUM_THREADS": _THREADS,
+    "TF_DETERMINISTIC_OPS": _SWITCH,
+    "TF_CUDNN_DETERMINISTIC": _SWITCH,
+    "TF_CUDNN_USE_AUTOTUNE": _SWITCH,
+    "TF_ENABLE_ONEDNN_OPTS": _SWITCH,
+    "CUPY_SEED": re.compile(r"[0-9]{1,20}", re.ASCII),
+    "PYTORCH_CUDA_ALLOC_CONF": re.compile(rf"{_ALLOC_PAIR}(?:,{_ALLOC_PAIR}){{0,7}}", re.ASCII),
+    "KERAS_BACKEND": re.compile(r"tensorflow|jax|torch|numpy|openvino", re.ASCII),
+}
+ENV_ALLOW_LIST = tuple(ENV_SHAPES)
+
+#: What a value of another shape is stored as: that the variable is set is visible, not its value.
+HIDDEN = "<set>"
+#: Longer values are never stored, whatever their shape.
+MAX_VALUE_LENGTH = 64
+#: A version as packages spell it ("2.4.6", "2.3.0+cu121", "0.1.dev3+g1a2b3c"): it starts with a
+#: digit (so a bare word such as a user name does not fit) and holds no "/", "\" or whitespace.
+_VERSION = re.compile(r"[vV]?[0-9][0-9A-Za-z.+!_-]{0,39}", re.ASCII)
+#: A short token (BLAS threading layer, architecture): the version alphabet, without the digit.
+_TOKEN = re.compile(r"[0-9A-Za-z.+!_-]{1,40}", re.ASCII)
+
+
+def _shaped(value: str, shape: re.Pattern[str]) -> str:
+    """*value* if it is short and has *shape*, else :data:`HIDDEN`."""
+    if len(value) <= MAX_VALUE_LENGTH and shape.fullmatch(value):
+        return value
+    return HIDDEN
+
+
+def _env_values() -> dict[str, str]:
+    return {name: _shaped(os.environ[name], shape) for name, shape in ENV_SHAPES.items() if name in os.environ}
+
 
 #: Packages whose versions are recorded when the notebook has imported them.
 KEY_PACKAGES = (
@@ -61,8 +109,20 @@ def _package_versions() -> dict[str, str]:
         if module is not None:
             version = getattr(module, "__version__", None)
             if isinstance(version, str):
-                versions[name] = version
+                versions[name] = _shaped(version, _VERSION)
     return versions
+
+
+#: What is kept of threadpoolctl's description, and in which shape (None: a count); never
+#: "filepath" or "prefix", which are paths.
+_BLAS_FIELDS = {"user_api": _TOKEN, "internal_api": _TOKEN, "version": _VERSION, "num_threads": None,
+                "threading_layer": _TOKEN, "architecture": _TOKEN}
+
+
+def _blas_value(value: Any, shape: re.Pattern[str] | None) -> Any:
+    if shape is None:
+        return value if type(value) is int else HIDDEN
+    return _shaped(value, shape) if isinstance(value, str) else HIDDEN
 
 
 def _blas() -> list[dict[str, Any]]:
@@ -72,11 +132,8 @@ def _blas() -> list[dict[str, Any]]:
         from threadpoolctl import threadpool_info
     except ImportError:
         return []
-    return [
-        {key: info.get(key) for key in ("user_api", "internal_api", "version", "num_threads", "threading_layer",
-                                         "architecture") if info.get(key) is not None}
-        for info in threadpool_info()
-    ]
+    return [{key: _blas_value(info[key], shape) for key, shape in _BLAS_FIELDS.items() if info.get(key) is not None}
+            for info in threadpool_info()]
 
 
 def _torch() -> dict[str, Any]:
@@ -88,7 +145,7 @@ def _torch() -> dict[str, Any]:
         "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
         "cudnn_deterministic": bool(torch.backends.cudnn.deterministic),
         "cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
-        "cuda": torch.version.cuda,
+        "cuda": _shaped(torch.version.cuda, _VERSION) if isinstance(torch.version.cuda, str) else None,
     }
     # Never initialize CUDA just to describe it.
     if torch.cuda.is_initialized():
@@ -118,7 +175,7 @@ def capture_environment() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "packages": _package_versions(),
         "blas": _blas(),
-        "env": {name: os.environ[name] for name in ENV_ALLOW_LIST if name in os.environ},
+        "env": _env_values(),
     }
     torch = _torch()
     if torch:

@@ -21,6 +21,7 @@ Recognised keys of ``[tool.repro]`` in the nearest ``pyproject.toml`` (all optio
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -74,9 +75,13 @@ def parse_non_negative_float(text: str) -> float:
 
 
 def parse_positive_float(text: str) -> float:
-    value = parse_non_negative_float(text)
-    if value == 0:
-        raise InputError("must be > 0")
+    """A finite number > 0 (a time limit, say): fractions are fine, inf and nan are not."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"not a number: {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise InputError(f"must be a finite number > 0: {text!r}")
     return value
 
 
@@ -131,7 +136,8 @@ def load_table(start: Path) -> tuple[dict[str, Any], Path | None]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"{path}: cannot read [tool.repro]: {_one_line(exc)}") from None
-    table = data.get("tool", {}).get("repro", {})
+    tool = data.get("tool", {})
+    table = tool.get("repro", {}) if isinstance(tool, dict) else None
     if not isinstance(table, dict):
         raise InputError(f"{path}: [tool.repro] must be a table")
     unknown = sorted(set(table) - KEYS)
@@ -142,8 +148,12 @@ def load_table(start: Path) -> tuple[dict[str, Any], Path | None]:
 
 def _table_masks(value: Any, source: Path | None) -> list[tuple[str, str, str]]:
     """(regex, replacement, where it came from) for each mask of ``[tool.repro]``."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(f"{source}: [tool.repro] masks must be a list of regexes or [regex, replacement] pairs")
     masks = []
-    for item in value or []:
+    for item in value:
         if isinstance(item, str):
             masks.append((item, MASK_REPLACEMENT, f"{source}: [tool.repro] masks"))
         elif isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item):
@@ -187,7 +197,10 @@ def _number(settings: dict[str, Any], name: str, given: float | None) -> float:
 def _compare_options(table: dict[str, Any], source: Path | None, *, rtol, atol, image_tolerance,
                      masks: Iterable[str], masks_from: str, sanitize: Iterable[Path]) -> CompareOptions:
     found = _table_masks(table.get("masks"), source)
-    files = [(source.parent / p if source else Path(p)) for p in table.get("sanitize", [])]
+    sanitize_files = table.get("sanitize", [])
+    if not isinstance(sanitize_files, list) or not all(isinstance(p, str) for p in sanitize_files):
+        raise InputError(f"{source}: [tool.repro] sanitize must be a list of file names")
+    files = [(source.parent / p if source else Path(p)) for p in sanitize_files]
     for path in [*files, *(Path(p) for p in sanitize)]:
         found += read_sanitize_file(path)
     found += [(regex, MASK_REPLACEMENT, masks_from) for regex in masks]
@@ -205,15 +218,17 @@ def _compare_options(table: dict[str, Any], source: Path | None, *, rtol, atol, 
 
 
 def _execute_options(table: dict[str, Any], *, kernel, current_python, timeout, seed) -> ExecuteOptions:
+    where_timeout = "--timeout" if timeout is not None else "[tool.repro] timeout"
     if timeout is None:
         timeout = table.get("timeout")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                or not timeout > 0):
-        raise InputError("[tool.repro] timeout must be a number > 0")
+                                or not (timeout > 0 and math.isfinite(timeout))):
+        raise InputError(f"{where_timeout} must be a finite number > 0, not {timeout!r}")
+    where_kernel = "--kernel" if kernel is not None else "[tool.repro] kernel"
     if kernel is None:
         kernel = table.get("kernel")
-    if kernel is not None and (not isinstance(kernel, str) or not kernel):
-        raise InputError("[tool.repro] kernel must be a kernel name")
+    if kernel is not None and (not isinstance(kernel, str) or not kernel.strip()):
+        raise InputError(f"{where_kernel} must be a kernel name, not {kernel!r}")
     if seed is not None:
         seed = parse_seed(str(seed))
     return ExecuteOptions(kernel_name=kernel, current_python=current_python, timeout=timeout, seed=seed)

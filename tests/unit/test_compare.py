@@ -255,7 +255,18 @@ def test_jpeg_is_compared_as_pixels():
 def test_an_undecodable_image_differs_without_raising():
     diffs = compare_outputs([display({"image/png": png()})], [display({"image/png": "bm90IGFuIGltYWdl"})])
     assert keys(diffs) == [("image", "image/png")]
-    assert "cannot decode" in diffs[0].actual
+    assert "cannot be decoded as an image: cannot identify image file" in diffs[0].actual
+    assert diffs[0].expected == "image/png 4x3"
+
+
+def test_an_image_too_large_to_decode_is_compared_as_bytes(monkeypatch):
+    import repro.notebook.compare.media as media
+
+    monkeypatch.setattr(media, "MAX_IMAGE_PIXELS", 10)
+    diffs = compare_outputs([display({"image/png": png()})], [display({"image/png": png(color=(0, 0, 0, 255))})])
+    assert keys(diffs) == [("image", "image/png")]
+    assert "4x3 is too large to compare as pixels: compared as bytes" in diffs[0].expected
+    assert compare_outputs([display({"image/png": png()})], [display({"image/png": png()})]) == []
 
 
 # --------------------------------------------------------------------------- SVG

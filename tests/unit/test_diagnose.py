@@ -5,11 +5,24 @@ from __future__ import annotations
 import pytest
 
 from repro.notebook.compare import CompareOptions
-from repro.notebook.diagnose import classify, first_divergence, is_hash_order, rng_divergence, stale_notes
+from repro.notebook.diagnose import (
+    classify,
+    first_divergence,
+    is_hash_order,
+    rng_divergence,
+    stale_notes,
+)
 from repro.notebook.results import Divergence
 from repro.payload import parse_records
 from repro.seeding import source_digest
-from tests.builders import executed, notebook, record_payload, stored_record, stream, with_outputs
+from tests.builders import (
+    executed,
+    notebook,
+    record_payload,
+    stored_record,
+    stream,
+    with_outputs,
+)
 
 SOURCES = ("import numpy as np", "x = np.random.rand()", "print(x)")
 
@@ -199,8 +212,8 @@ def test_a_notebook_never_run_has_no_notes():
 @pytest.mark.parametrize("counts", [(2, 3, 4), (1, 2, 5), (1, 3, 4)])
 def test_uneven_counts(counts):
     assert stale_notes(counted(*counts)) == [
-        f"stored execution counts run {counts[0]}..{counts[-1]} over 3 cells: "
-        "some cells were run more than once or in another session"
+        (f"stored execution counts run {counts[0]}..{counts[-1]} over 3 cells: "
+         "some cells were run more than once or in another session")
     ]
 
 

@@ -48,9 +48,15 @@ def test_overrides_beat_the_table_and_masks_add_up(tmp_path):
         ("masks = [['(a)', '\\2']]", "invalid mask '(a)'"),
         ("sanitize = ['missing.cfg']", "missing.cfg: cannot read sanitize file"),
         ("colour = true", "unknown key(s) in [tool.repro]: colour"),
-        ("timeout = 0", "[tool.repro] timeout must be a number > 0"),
-        ("timeout = true", "[tool.repro] timeout must be a number > 0"),
+        ("timeout = 0", "[tool.repro] timeout must be a finite number > 0"),
+        ("timeout = true", "[tool.repro] timeout must be a finite number > 0"),
+        ("timeout = inf", "[tool.repro] timeout must be a finite number > 0"),
+        ("timeout = -1.5", "[tool.repro] timeout must be a finite number > 0"),
         ("kernel = 3", "[tool.repro] kernel must be a kernel name"),
+        ("kernel = ''", "[tool.repro] kernel must be a kernel name"),
+        ("masks = 5", "[tool.repro] masks must be a list"),
+        ("sanitize = 5", "[tool.repro] sanitize must be a list of file names"),
+        ("sanitize = 'abc'", "[tool.repro] sanitize must be a list of file names"),
         ("rtol = [", "cannot read [tool.repro]"),
     ],
 )
@@ -59,6 +65,23 @@ def test_bad_settings_are_one_line_errors(tmp_path, table, message):
     with pytest.raises(InputError) as caught:
         resolve_options(tmp_path)
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_tool_that_is_not_a_table_is_one_line(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("tool = 5\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"\[tool.repro\] must be a table"):
+        resolve_options(tmp_path)
+
+
+def test_fractional_timeouts_are_fine_and_the_command_line_is_named(tmp_path):
+    write_pyproject(tmp_path, "timeout = 2.5")
+    assert resolve_options(tmp_path).execute.timeout == 2.5
+    assert resolve_options(tmp_path, timeout=0.5).execute.timeout == 0.5
+    with pytest.raises(InputError, match=r"^--kernel must be a kernel name"):
+        resolve_options(tmp_path, kernel="")
+    for text in ("inf", "nan", "-1", "0"):
+        with pytest.raises(InputError, match="must be a finite number > 0"):
+            options.parse_positive_float(text)
 
 
 def test_a_bad_mask_on_the_command_line_names_its_source(tmp_path):

@@ -9,12 +9,23 @@ from pathlib import Path
 
 import pytest
 
-import repro.notebook.diagnose as diagnose
-import repro.notebook.outcome as outcome
+from repro.notebook import diagnose, outcome
 from repro.notebook.compare import CompareOptions
-from repro.notebook.outcome import diff_result, explain_hash_order, judge_runs, needs_hash_run
+from repro.notebook.outcome import (
+    diff_result,
+    explain_hash_order,
+    judge_runs,
+    needs_hash_run,
+)
 from repro.notebook.results import Failure
-from tests.builders import executed, notebook, record_payload, result, stream, with_outputs
+from tests.builders import (
+    executed,
+    notebook,
+    record_payload,
+    result,
+    stream,
+    with_outputs,
+)
 
 PATH = Path("a.ipynb")
 OPTIONS = CompareOptions()

@@ -12,7 +12,15 @@ import pytest
 
 from repro.notebook.compare import CompareOptions
 from repro.notebook.outcome import judge_runs
-from repro.notebook.report import ProgressLine, explanation, render_json, render_junit, render_text, to_json_data, use_colour
+from repro.notebook.report import (
+    ProgressLine,
+    explanation,
+    render_json,
+    render_junit,
+    render_text,
+    to_json_data,
+    use_colour,
+)
 from repro.notebook.results import CellResult, Divergence, Failure, NotebookResult
 from tests.builders import executed, notebook, stream, with_outputs
 
@@ -109,8 +117,8 @@ def test_rng_divergence_is_explained():
 
 def test_drift_with_the_same_random_draws_is_numerical():
     res = cells_result(CellResult(4, "differs", 3, cause="drift"), records={4: {"version": 1}})
-    assert explanation(res) == ["drift at cell 5 with the same random draws: the difference is numerical "
-                                "(library versions, BLAS, thread count, hardware)"]
+    assert explanation(res) == [("drift at cell 5 with the same random draws: the difference is numerical "
+                                 "(library versions, BLAS, thread count, hardware)")]
     res.rng_divergence = Divergence(6, "numpy", "stored")  # after the drift: still numerical
     assert explanation(res)[1].startswith("drift at cell 5 with the same random draws")
 
@@ -242,12 +250,15 @@ def test_json_of_no_notebooks():
 
 
 def test_junit_is_well_formed_and_counts_failures_and_errors():
-    suite = ET.fromstring(render_junit(full_results(), name="nbs"))
+    results = [*full_results(), judged("e.ipynb", runs_outputs=(changed(c1="x\n"),))]
+    suite = ET.fromstring(render_junit(results, name="nbs"))
     assert suite.tag == "testsuite"
-    assert (suite.get("name"), suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("nbs", "3", "1", "1")
-    assert float(suite.get("time")) == pytest.approx(4.5)
+    # Differing notebooks are failures, failed ones errors.
+    assert (suite.get("name"), suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("nbs", "4", "2", "1")
+    assert float(suite.get("time")) == pytest.approx(6.0)
     cases = suite.findall("testcase")
-    assert [c.get("name") for c in cases] == ["r.ipynb", "d.ipynb", "f.ipynb"]
+    assert [c.get("name") for c in cases] == ["r.ipynb", "d.ipynb", "f.ipynb", "e.ipynb"]
+    assert [child.tag for c in cases for child in c] == ["failure", "error", "failure"]
     assert {c.get("classname") for c in cases} == {"nbs"}
     assert list(cases[0]) == []
     (failure,) = list(cases[1])
@@ -273,33 +284,43 @@ def test_junit_escapes_markup_from_outputs():
     assert "+<b>&amp;</b> ]]> \"q\"" in case.find("failure").text
 
 
-CONTROL_XFAIL = pytest.mark.xfail(strict=True, raises=ET.ParseError,
-                                  reason="render_junit writes control characters from outputs into the XML "
-                                         "unescaped, which XML 1.0 forbids: the report does not parse")
+# Characters XML 1.0 forbids, and C1 controls a terminal acts on.
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @pytest.mark.parametrize("text", [
     "\x1b[31mred\x1b[0m",  # complete SGR sequences are normalised away before the diff
-    pytest.param("\x1b[31mred\x1b(B\x1b[m", marks=CONTROL_XFAIL, id="tput-sgr0"),  # ESC ( B survives
-    pytest.param("lone escape \x1b", marks=CONTROL_XFAIL, id="esc"),
-    pytest.param("nul \x00 byte", marks=CONTROL_XFAIL, id="nul"),
-    pytest.param("bell \x07", marks=CONTROL_XFAIL, id="bel"),
-    pytest.param("unit\x1fseparator", marks=CONTROL_XFAIL, id="us"),
+    "\x1b[31mred\x1b(B\x1b[m",  # tput sgr0: ESC ( B survives normalisation
+    "lone escape \x1b",
+    "nul \x00 byte",
+    "bell \x07",
+    "unit\x1fseparator",
+    "c1 \x9b control",
 ])
 def test_junit_stays_well_formed_with_control_characters_in_outputs(text):
     res = judged(runs_outputs=(changed(c2=text + "\n"),))
     suite = ET.fromstring(render_junit([res]))
-    assert "cell 3 (In [2]): first difference" in suite.find("testcase/failure").text
+    report = suite.find("testcase/failure").text
+    assert "cell 3 (In [2]): first difference" in report
+    assert not RAW_CONTROL.search(report)
+    visible = text.split()[0].replace("\x1b[31m", "")[:3]
+    assert visible in report  # the rest of the line is still shown
 
 
-@pytest.mark.xfail(strict=True, raises=ET.ParseError,
-                   reason="render_junit writes control characters of an error message into the XML unescaped: "
-                          "the report does not parse")
 def test_junit_stays_well_formed_with_control_characters_in_an_error_message():
-    failure = Failure("error", "ValueError: \x1b[31mbad\x1b[0m", 2, "ValueError", "\x1b[31mbad\x1b[0m")
+    failure = Failure("error", "ValueError: \x1b[31mbad\x1b[0m\x00", 2, "ValueError", "\x1b[31mbad\x1b[0m\x00")
     res = judged(runs_outputs=({1: [stream("a\n")]},), failure=failure)
     suite = ET.fromstring(render_junit([res]))
-    assert "bad" in suite.find("testcase/error").get("message")
+    message = suite.find("testcase/error").get("message")
+    assert "bad" in message and not RAW_CONTROL.search(message)
+
+
+def test_the_terminal_report_shows_control_characters_from_outputs_harmlessly():
+    res = judged(runs_outputs=(changed(c2="bell \x07 esc \x1b(B\n"),))
+    text = render_text([res])
+    assert "bell" in text and not RAW_CONTROL.search(text)
+    coloured = render_text([res], colour=True)
+    assert not RAW_CONTROL.search(ANSI.sub("", coloured))  # only the report's own colour codes
 
 
 # --------------------------------------------------------------------------- progress

@@ -197,7 +197,9 @@ def execute_notebook(
     client = _Client(
         work, run, PRELOAD.replace("__REPRO_SEED__", repr(options.seed)), progress,
         km=manager,
-        timeout=options.timeout if options.timeout else -1,
+        # nbclient's timeout is a whole number of seconds; its timeout_func may return any number.
+        timeout=-1,
+        timeout_func=(lambda cell, limit=options.timeout: limit) if options.timeout else None,
         startup_timeout=options.startup_timeout,
         shutdown_kernel="immediate",
         resources={"metadata": {"path": str(path.resolve().parent)}},
@@ -238,19 +240,28 @@ def _drive(client: NotebookClient, manager, run: NotebookRun, options: ExecuteOp
     except (KeyboardInterrupt, asyncio.CancelledError):
         run.failure = Failure("interrupted", "interrupted by the user", client.current_index)
     except Exception as exc:  # the kernel could not start, or nbclient gave up on it
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0] + _log_tail(kernel_log)
+        reason = (f"{type(exc).__name__}: {exc}".splitlines() or [type(exc).__name__])[0]
+        started = "stopped answering" if client.current_index is not None else "could not start"
+        message = f"kernel {run.kernel_name!r} {started}: {reason}{_log_tail(kernel_log)}"
         run.failure = Failure("kernel", message, client.current_index)
     finally:
         _shutdown(client, manager)
         kernel_log.close()
 
 
-def _log_tail(log, lines: int = 1) -> str:
-    """The last line the kernel wrote to stderr, as a suffix for a failure message."""
+def _log_tail(log) -> str:
+    """What the kernel said on stderr that best tells why it failed, as a suffix for a message.
+
+    The line naming an error wins over the last line: a Python that cannot start ends
+    with "Python runtime state: preinitialized", after the line that says why.
+    """
     log.seek(0)
-    text = [line for line in log.read().decode("utf-8", "replace").splitlines()
+    text = [line.strip() for line in log.read().decode("utf-8", "replace").splitlines()
             if line.strip() and "Kernel is running over TCP" not in line]
-    return f" (kernel said: {' | '.join(text[-lines:]).strip()})" if text else ""
+    if not text:
+        return ""
+    errors = [line for line in text if "error" in line.lower()]
+    return f" (kernel said: {(errors or text)[-1][:300]})"
 
 
 def _interrupt(manager: AsyncKernelManager) -> None:
@@ -264,7 +275,13 @@ def _interrupt(manager: AsyncKernelManager) -> None:
 
 def _shutdown(client: NotebookClient, manager: AsyncKernelManager) -> None:
     """Stop the kernel and its channels, whatever state they are in."""
+    import atexit
+
     from jupyter_core.utils import run_sync
+
+    # nbclient registers a clean-up for the end of the process; it is done here, now,
+    # and once the kernel is gone the registered one would fail with a traceback.
+    atexit.unregister(client._cleanup_kernel)
 
     try:
         if client.kc is not None:

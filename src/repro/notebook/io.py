@@ -13,34 +13,64 @@ starts its kernels with the same value.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import stat
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from repro import __version__
 from repro.notebook.errors import InputError
+from repro.notebook.shape import notebook_shape_problem
 from repro.notebook.results import NotebookRun
 
 METADATA_VERSION = 1
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What a notebook file held when it was read: to tell whether it changed since."""
+
+    digest: str
+    size: int
+
+
 def read_notebook(path: Path):
     """Read *path* as an nbformat 4 notebook (nbformat 3 is upgraded in memory).
 
-    Raises InputError saying what is wrong: missing, a directory, empty, not
-    JSON, not a notebook.
+    Raises InputError saying what is wrong: missing, not a regular file, empty, not
+    JSON, not a notebook, or a notebook whose fields have the wrong shape.
     """
-    import nbformat
+    return load_notebook(path)[0]
 
+
+def load_notebook(path: Path):
+    """:func:`read_notebook`, and the :class:`Snapshot` of the bytes it read."""
+    raw = _read_bytes(path)
+    nb = parse_notebook(raw, path)
+    return nb, Snapshot(hashlib.sha256(raw).hexdigest(), len(raw))
+
+
+def _read_bytes(path: Path) -> bytes:
     try:
-        raw = path.read_bytes()
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(f"{path}: is a directory, not a notebook")
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
+            raise InputError(f"{path}: not a regular file, not a notebook")
+        return Path(path).read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a notebook") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def parse_notebook(raw: bytes, path: Path):
+    """The notebook in *raw* (the bytes of *path*), or InputError with one line."""
+    import nbformat
+
     if not raw.strip():
         raise InputError(f"{path}: empty file, not a notebook")
     try:
@@ -49,10 +79,12 @@ def read_notebook(path: Path):
         raise InputError(f"{path}: not UTF-8 text, not a notebook") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except (ValueError, RecursionError) as exc:  # a 5000-digit number, nesting deeper than the parser goes
+        raise InputError(f"{path}: not a notebook JSON can hold: {_first_line(exc)}") from None
     if not isinstance(data, dict) or "nbformat" not in data:
         raise InputError(f"{path}: not a notebook (no 'nbformat' field)")
     major = data.get("nbformat")
-    if not isinstance(major, int) or major < 3:
+    if isinstance(major, bool) or not isinstance(major, int) or major < 3:
         raise InputError(f"{path}: nbformat {major!r} is not supported; open and save it in Jupyter to upgrade it")
     if major > 4:
         raise InputError(f"{path}: nbformat {major} is newer than this repro-nb understands")
@@ -67,18 +99,19 @@ def read_notebook(path: Path):
             nb = nbformat.from_dict(strip_transient(rejoin_lines(_outline_nodes(data))))
         else:
             nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
-    except Exception as exc:  # nbformat raises a variety of errors for malformed content
+        problem = notebook_shape_problem(nb)
+    except (Exception, RecursionError) as exc:  # nbformat raises a variety of errors for malformed content
         raise InputError(f"{path}: not a valid notebook: {_first_line(exc)}") from None
-    for index, cell in enumerate(nb.cells):
-        if not isinstance(cell, dict) or "cell_type" not in cell or "source" not in cell:
-            raise InputError(f"{path}: not a valid notebook: cell {index} has no cell_type or source")
+    if problem:
+        raise InputError(f"{path}: not a valid notebook: {problem}")
     return nb
 
 
-def write_notebook_atomic(nb, path: Path) -> None:
+def write_notebook_atomic(nb, path: Path, unchanged_since: Snapshot | None = None) -> None:
     """Write *nb* to *path* so that a reader sees the old file or the new one, never a mix.
 
-    On any failure the original file is left byte-for-byte unchanged.
+    On any failure the original file is left byte-for-byte unchanged. With
+    *unchanged_since*, the file is replaced only if it still holds what was read then.
     """
     import nbformat
 
@@ -87,17 +120,24 @@ def write_notebook_atomic(nb, path: Path) -> None:
     data = nbformat.writes(nb, capture_validation_error={}).encode("utf-8")
     if not data.endswith(b"\n"):
         data += b"\n"
-    write_bytes_atomic(path, data)
+    write_bytes_atomic(path, data, unchanged_since)
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
+def write_bytes_atomic(path: Path, data: bytes, unchanged_since: Snapshot | None = None) -> None:
     """Replace *path* with *data* so that a reader sees the old file or the new one, never a mix.
 
-    The file keeps its permissions; on any failure it is left byte-for-byte unchanged
-    and the temporary file is removed. Raises InputError with a one-line message.
+    A symbolic link is written through: its target is replaced and the link stays.
+    The file keeps its mode and, where this process may set them, its owner and
+    group. A read-only file is refused, and so is, with *unchanged_since*, a file
+    that changed since it was read. On any failure the file is left byte-for-byte
+    unchanged and the temporary file is removed. Raises InputError with one line.
     """
+    target = Path(os.path.realpath(path))
+    before = _existing(target, path)
+    if unchanged_since is not None:
+        _check_unchanged(target, path, unchanged_since)
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=path.resolve().parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as exc:
         raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
     tmp = Path(tmp_name)
@@ -106,16 +146,57 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        try:
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        except FileNotFoundError:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        _copy_ownership(before, tmp)
+        if unchanged_since is not None:
+            _check_unchanged(target, path, unchanged_since)
+        os.replace(tmp, target)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
         raise
+
+
+def check_replaceable(path: Path) -> None:
+    """Raise InputError unless :func:`write_bytes_atomic` may replace *path* (read-only, not a file)."""
+    _existing(Path(os.path.realpath(path)), path)
+
+
+def _existing(target: Path, path: Path) -> os.stat_result | None:
+    """The stat of the file to be replaced (None: there is none); refuses a read-only file."""
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{path}: not a regular file: refusing to replace it")
+    if not info.st_mode & 0o222:  # read-only for everyone: root could write it, and must not
+        raise InputError(f"{path}: is read-only: refusing to replace it (chmod u+w to allow)")
+    return info
+
+
+def _copy_ownership(before: os.stat_result | None, tmp: Path) -> None:
+    if before is None:
+        os.chmod(tmp, 0o644)
+        return
+    os.chmod(tmp, stat.S_IMODE(before.st_mode))
+    if hasattr(os, "chown") and (before.st_uid, before.st_gid) != (os.getuid(), os.getgid()):
+        try:
+            os.chown(tmp, before.st_uid, before.st_gid)
+        except PermissionError:  # not root: the file becomes ours, as any editor's save would make it
+            pass
+
+
+def _check_unchanged(target: Path, path: Path, snapshot: Snapshot) -> None:
+    try:
+        raw = target.read_bytes()
+    except OSError:
+        raw = b""
+    if len(raw) != snapshot.size or hashlib.sha256(raw).hexdigest() != snapshot.digest:
+        raise InputError(f"{path}: changed on disk while repro-nb ran (saved from an editor?): "
+                         "not replaced, and the new outputs were not written")
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:

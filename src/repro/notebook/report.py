@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import asdict
 from typing import IO, Iterable
@@ -45,6 +46,27 @@ from typing import IO, Iterable
 from repro.notebook.results import CellResult, NotebookResult
 
 JSON_SCHEMA_VERSION = 1
+
+# What a terminal or an XML 1.0 file must never get raw: C0 and C1 controls (ESC resets
+# or repaints a terminal, NUL ends strings), lone surrogates (unencodable), and the
+# bidirectional overrides that make text display in another order than it reads.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                     "\ud800-\udfff\ufffe\uffff]")
+
+
+def printable(text: str) -> str:
+    """*text* safe for a terminal and for XML: unsafe characters shown as ``\\x1b``, ``\\u202e``.
+
+    Newlines and tabs stay. Applied to everything a report shows that comes from a
+    notebook, a file name or a kernel.
+    """
+    return _UNSAFE.sub(_escape, str(text))
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
 
 _COLOURS = {"green": "32", "red": "31", "yellow": "33", "bold": "1", "dim": "2", "cyan": "36"}
 
@@ -105,7 +127,7 @@ def render_text(results: Iterable[NotebookResult], colour: bool = False) -> str:
         mark, tint = {"reproduced": ("ok", "green"), "differs": ("DIFFERS", "red"), "failed": ("FAILED", "red")}[
             result.status
         ]
-        lines.append(f"{style(mark, tint, 'bold')} {result.path}: {_summary(result)}")
+        lines.append(f"{style(mark, tint, 'bold')} {printable(result.path)}: {printable(_summary(result))}")
         first = result.first_difference
         for cell in result.cells:
             if cell.status not in ("differs", "failed"):
@@ -117,7 +139,7 @@ def render_text(results: Iterable[NotebookResult], colour: bool = False) -> str:
             lines.append(f"  {style(cell_label(cell), 'bold')}{cause}: {style(note, 'yellow' if cell.index == first else 'dim')}")
             for diff in cell.diffs:
                 lines.extend("    " + line for line in _render_diff(diff, style))
-        lines.extend("  " + line for line in explanation(result))
+        lines.extend("  " + printable(line) for line in explanation(result))
     return "\n".join(lines)
 
 
@@ -148,18 +170,21 @@ def explanation(result: NotebookResult) -> list[str]:
 
 
 def _render_diff(diff, style: _Style) -> list[str]:
+    key = printable(diff.key)
     if diff.kind == "image" and diff.image:
         info = diff.image
         ew, eh = info.get("expected_size", ("?", "?"))
         aw, ah = info.get("actual_size", ("?", "?"))
         if [ew, eh] != [aw, ah]:
-            return [f"{diff.key}: size {ew}x{eh} -> {aw}x{ah}"]
-        return [f"{diff.key}: {ew}x{eh}, {info.get('differing_fraction', 0) * 100:.2f}% of pixels differ"]
+            return [f"{key}: size {ew}x{eh} -> {aw}x{ah}"]
+        return [f"{key}: {ew}x{eh}, {info.get('differing_fraction', 0) * 100:.2f}% of pixels differ"]
+    if diff.kind == "image" and not diff.diff:  # not compared as pixels: say what each side is
+        return [f"{key}: stored {printable(diff.expected or '-')}", f"{' ' * len(key)}  new    {printable(diff.actual or '-')}"]
     if diff.kind in ("missing", "extra", "mime") and not diff.diff:
         side = "only in the stored outputs" if diff.actual is None else "only in the new outputs"
-        return [f"{diff.key}: {side}"]
-    out = [f"{diff.key}:"]
-    for line in diff.diff.splitlines():
+        return [f"{key}: {side}"]
+    out = [f"{key}:"]
+    for line in printable(diff.diff).splitlines():
         if line.startswith(("---", "+++")):
             continue
         if line.startswith("-"):
@@ -233,11 +258,11 @@ def render_junit(results: list[NotebookResult], name: str = "repro-nb") -> bytes
         time=f"{sum(r.duration or 0 for r in results):.3f}",
     )
     for result in results:
-        case = ET.SubElement(suite, "testcase", classname=name, name=str(result.path),
+        case = ET.SubElement(suite, "testcase", classname=name, name=printable(result.path),
                              time=f"{result.duration or 0:.3f}")
         if result.status != "reproduced":
             tag = "failure" if result.status == "differs" else "error"
-            element = ET.SubElement(case, tag, message=_summary(result))
+            element = ET.SubElement(case, tag, message=printable(_summary(result)))
             element.text = render_text([result], colour=False)
     ET.indent(suite)
     return ET.tostring(suite, encoding="utf-8", xml_declaration=True) + b"\n"

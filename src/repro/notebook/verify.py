@@ -17,7 +17,16 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Iterable, Union
 
-from repro.notebook.io import expand_paths, notebook_hash_seed, read_notebook, store_records, write_notebook_atomic
+from repro.notebook.io import (
+    Snapshot,
+    check_replaceable,
+    expand_paths,
+    load_notebook,
+    notebook_hash_seed,
+    read_notebook,
+    store_records,
+    write_notebook_atomic,
+)
 from repro.notebook.errors import InputError
 from repro.notebook.outcome import diff_result, explain_hash_order, judge_runs, needs_hash_run
 from repro.notebook.pool import KernelPool
@@ -55,7 +64,7 @@ def verify_notebooks(notebooks: Iterable[str | os.PathLike], options: Options | 
     loaded = _load_all(notebooks)
     check_kernel(options)
     pool = KernelPool(options.kernel_cap)
-    jobs = [(lambda p=p, nb=nb: _verify(p, nb, options, runs, progress, pool)) for p, nb in loaded]
+    jobs = [(lambda p=p, nb=nb: _verify(p, nb, options, runs, progress, pool)) for p, nb, _ in loaded]
     return pool.map(jobs, threads=min(pool.size, len(jobs)))
 
 
@@ -65,9 +74,9 @@ def record_notebook(notebook: str | os.PathLike, options: Options | None = None,
     and the run's metadata. The file is replaced atomically, and only when the whole
     notebook ran."""
     options = options or Options()
-    where, nb = _load(notebook, None)
+    ((where, nb, snapshot),) = _load_all([notebook])
     check_kernel(options)
-    return _record(where, nb, options, progress, KernelPool(options.kernel_cap))
+    return _record(where, nb, snapshot, options, progress, KernelPool(options.kernel_cap))
 
 
 def record_notebooks(notebooks: Iterable[str | os.PathLike], options: Options | None = None,
@@ -77,7 +86,7 @@ def record_notebooks(notebooks: Iterable[str | os.PathLike], options: Options | 
     loaded = _load_all(notebooks)
     check_kernel(options)
     pool = KernelPool(options.kernel_cap)
-    jobs = [(lambda p=p, nb=nb: _record(p, nb, options, progress, pool)) for p, nb in loaded]
+    jobs = [(lambda p=p, nb=nb, snap=snap: _record(p, nb, snap, options, progress, pool)) for p, nb, snap in loaded]
     return pool.map(jobs, threads=min(pool.size, len(jobs)))
 
 
@@ -115,13 +124,20 @@ def _execute_runs(path: Path, nb, options: Options, runs: int, progress: Progres
     return done or [_execute(path, nb, options.execute, None, pool)]
 
 
-def _record(path: Path, nb, options: Options, progress: Progress | None, pool: KernelPool) -> RecordResult:
+def _record(path: Path, nb, snapshot: Snapshot, options: Options, progress: Progress | None,
+            pool: KernelPool) -> RecordResult:
+    """Run, then replace the file: only if the whole notebook ran, the file may be replaced,
+    and nobody changed it meanwhile (a save from an editor would be lost)."""
+    try:
+        check_replaceable(path)
+    except InputError as exc:
+        return RecordResult(path, None, False, f"not recorded: {exc}")
     run = _execute(path, nb, options.execute, _run_progress(progress, path, 0), pool)
     if run.failure is not None:
         where = "" if run.failure.cell_index is None else f" at cell {run.failure.cell_index + 1}"
         return RecordResult(path, run, False, f"not recorded, failed{where}: {run.failure.message}")
     try:
-        write_notebook_atomic(store_records(run), path)
+        write_notebook_atomic(store_records(run), path, unchanged_since=snapshot)
     except InputError as exc:
         return RecordResult(path, run, False, f"not recorded: {exc}")
     return RecordResult(path, run, True, f"recorded {path} ({run.duration:.1f} s)")
@@ -154,6 +170,6 @@ def _load(notebook: NotebookLike, path) -> tuple[Path, Any]:
     return Path(path) if path is not None else Path("notebook.ipynb"), notebook
 
 
-def _load_all(notebooks: Iterable[str | os.PathLike]) -> list[tuple[Path, Any]]:
+def _load_all(notebooks: Iterable[str | os.PathLike]) -> list[tuple[Path, Any, Snapshot]]:
     paths = expand_paths([Path(p) for p in notebooks])
-    return [(p, read_notebook(p)) for p in paths]
+    return [(p, *load_notebook(p)) for p in paths]

@@ -132,32 +132,50 @@ def _decode_base64(value) -> bytes:
     return base64.b64decode(text, validate=False)
 
 
+#: Images with more pixels than this are compared as bytes: decoding two 13300x13300
+#: PNGs as RGBA takes gigabytes. 25 megapixels is a 5000x5000 figure at 4 bytes a pixel.
+MAX_IMAGE_PIXELS = 25_000_000
+
+
+def _decode_image(payload: str):
+    """The image as RGBA, or a string saying why it is not compared as pixels."""
+    import io
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(_decode_base64(payload))) as img:  # reads the header only
+                width, height = img.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    return f"{width}x{height} is too large to compare as pixels"
+                return img.convert("RGBA")
+    except Image.DecompressionBombError as exc:
+        return f"too large to compare as pixels ({' '.join(str(exc).split())[:80]})"
+    except Exception as exc:  # undecodable: not an image, truncated, unsupported
+        reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+        return f"cannot be decoded as an image: {reason}"
+
+
 def _compare_image(mime: str, expected, actual, options: CompareOptions, position: int) -> OutputDiff | None:
     e_b64 = "".join(_join(expected).split())
     a_b64 = "".join(_join(actual).split())
     if e_b64 == a_b64:
         return None
     try:
-        import io
-
         from PIL import Image, ImageChops
     except ImportError:  # pragma: no cover - Pillow is a dependency
         return OutputDiff("image", mime, f"{mime} ({len(e_b64)} base64 characters)",
                           f"{mime} ({len(a_b64)} base64 characters)", "", index=position)
 
-    images = []
-    for payload in (e_b64, a_b64):
-        try:
-            with Image.open(io.BytesIO(_decode_base64(payload))) as img:
-                images.append(img.convert("RGBA"))
-        except Exception as exc:  # undecodable: not an image, truncated, unsupported
-            images.append(exc)
-    e_img, a_img = images
+    e_img, a_img = (_decode_image(payload) for payload in (e_b64, a_b64))
     if not isinstance(e_img, Image.Image) or not isinstance(a_img, Image.Image):
         def describe(img, b64):
             if isinstance(img, Image.Image):
                 return f"{mime} {img.width}x{img.height}"
-            return f"{mime} (cannot decode {len(b64)} base64 characters: {img})"
+            return f"{mime} ({len(b64)} base64 characters; {img}: compared as bytes, and they differ)"
 
         return OutputDiff("image", mime, describe(e_img, e_b64), describe(a_img, a_b64), "", index=position)
 

@@ -1,0 +1,95 @@
+"""The shape of a notebook that the rest of the notebook side relies on, checked once.
+
+nbformat's schema is not enforced when repro-nb reads a notebook (a notebook a
+little off-schema is still verified and written back as it is), but every field
+that comparison, diagnosis and reporting read must have the type they expect.
+:func:`notebook_shape_problem` says, in one line, what does not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CELL_TYPES = ("code", "markdown", "raw")
+
+
+def notebook_shape_problem(nb: Any) -> str | None:
+    """What is wrong with the shape of *nb* (an nbformat 4 notebook, lines joined), or None."""
+    metadata = nb.get("metadata", {})
+    if not isinstance(metadata, dict):
+        return "metadata must be an object"
+    for key in ("kernelspec", "repro", "language_info"):
+        if key in metadata and not isinstance(metadata[key], dict):
+            return f"metadata.{key} must be an object"
+    kernelspec = metadata.get("kernelspec", {})
+    if "name" in kernelspec and not isinstance(kernelspec["name"], str):
+        return "metadata.kernelspec.name must be a string"
+    repro = metadata.get("repro", {})
+    if "hash_seed" in repro and not _is_hash_seed(repro["hash_seed"]):
+        return f"metadata.repro.hash_seed must be a whole number from 0 to 4294967295, not {repro['hash_seed']!r:.40}"
+    if "environment" in repro and not isinstance(repro["environment"], dict):
+        return "metadata.repro.environment must be an object"
+    for index, cell in enumerate(nb.get("cells", [])):
+        problem = _cell_problem(cell)
+        if problem:
+            return f"cell {index + 1}: {problem}"
+    return None
+
+
+def _is_hash_seed(value: Any) -> bool:
+    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    return text.isascii() and text.isdigit() and int(text) < 2**32
+
+
+def _cell_problem(cell: Any) -> str | None:
+    if not isinstance(cell, dict):
+        return "must be an object"
+    if cell.get("cell_type") not in CELL_TYPES:
+        return f"cell_type must be one of {', '.join(CELL_TYPES)}"
+    if not isinstance(cell.get("source"), str):
+        return "source must be text"
+    metadata = cell.get("metadata", {})
+    if not isinstance(metadata, dict):
+        return "metadata must be an object"
+    tags = metadata.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        return "metadata.tags must be a list of strings"
+    if "repro" in metadata and not isinstance(metadata["repro"], dict):
+        return "metadata.repro must be an object"
+    if "id" in cell and not isinstance(cell["id"], str):
+        return "id must be a string"
+    if cell["cell_type"] != "code":
+        return None
+    count = cell.get("execution_count")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+        return "execution_count must be a whole number or null"
+    outputs = cell.get("outputs", [])
+    if not isinstance(outputs, list):
+        return "outputs must be a list"
+    for position, output in enumerate(outputs):
+        problem = _output_problem(output)
+        if problem:
+            return f"output {position + 1}: {problem}"
+    return None
+
+
+def _output_problem(output: Any) -> str | None:
+    if not isinstance(output, dict):
+        return "must be an object"
+    kind = output.get("output_type")
+    if not isinstance(kind, str):
+        return "output_type must be a string"
+    if kind == "stream":
+        if not isinstance(output.get("text", ""), str):
+            return "text must be text"
+        if not isinstance(output.get("name", "stdout"), str):
+            return "name must be a string"
+    elif kind == "error":
+        if not isinstance(output.get("ename", ""), str) or not isinstance(output.get("evalue", ""), str):
+            return "ename and evalue must be text"
+    elif kind in ("execute_result", "display_data"):
+        if not isinstance(output.get("data", {}), dict):
+            return "data must be an object"
+        if not isinstance(output.get("metadata", {}), dict):
+            return "metadata must be an object"
+    return None
