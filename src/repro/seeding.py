@@ -29,9 +29,9 @@ def hash_seed_fixed(environ=os.environ) -> bool:
 def check_hash_seed(value: object) -> str:
     """Return *value* as a PYTHONHASHSEED value (0 to 2**32 - 1), or raise ValueError."""
     text = str(value).strip()
-    if not text.isdigit() or int(text) >= SEED_LIMIT:
+    if not (text.isascii() and text.isdigit()) or int(text) >= SEED_LIMIT:
         raise ValueError(f"PYTHONHASHSEED must be an integer from 0 to {SEED_LIMIT - 1}, got {text!r}")
-    return text
+    return str(int(text))
 
 
 def check_seed(value: object) -> int:

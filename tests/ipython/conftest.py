@@ -45,3 +45,25 @@ def shell(_shell, capsys):
     yield sh
     sh.run("%unload_ext repro")
     capsys.readouterr()
+
+
+@pytest.fixture
+def with_backends(shell, _shell, monkeypatch):
+    """Reload repro with extra backends (besides the built-in ones); call it with the backend objects.
+
+    Unlike appending to ``shell.repro.backends``, this also watches their modules for imports.
+    """
+    import repro.kernel.extension
+    from repro.kernel.extension import load, unload
+
+    builtin = repro.kernel.extension.load_backends
+
+    def reload(*extra):
+        unload(_shell)
+        monkeypatch.setattr(repro.kernel.extension, "load_backends", lambda: [*builtin(), *extra])
+        return load(_shell)
+
+    yield reload
+    unload(_shell)
+    monkeypatch.setattr(repro.kernel.extension, "load_backends", builtin)
+    load(_shell)

@@ -264,8 +264,6 @@ def test_a_failed_run_marks_its_cell_failed_and_later_cells_not_run():
     assert res.first_difference == 2
 
 
-@pytest.mark.xfail(strict=True, reason="the 'not run' reason names the failed cell by its 0-based index, "
-                                       "while every other message counts cells from 1")
 def test_the_not_run_reason_numbers_the_failed_cell_as_the_report_does():
     nb = notebook(*SOURCES)
     failure = Failure("error", "ValueError: boom", 2, "ValueError", "boom")

@@ -188,7 +188,7 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch):
 NOTEBOOK_KEYS = {"path", "status", "duration", "failure", "first_difference", "runs", "rng_divergence", "notes",
                  "environment_changes", "cells"}
 CELL_KEYS = {"index", "status", "execution_count", "reason", "cause", "diffs"}
-DIFF_KEYS = {"kind", "key", "expected", "actual", "diff", "image"}
+DIFF_KEYS = {"kind", "key", "expected", "actual", "diff", "image", "index"}
 
 
 def full_results():
@@ -228,8 +228,6 @@ def test_json_schema_version_1():
     assert [c["status"] for c in failed["cells"]] == ["same", "failed", "skipped"]
 
 
-@pytest.mark.xfail(strict=True, reason="diffs carry an 'index' key (OutputDiff.index, via asdict) that the "
-                                       "documented JSON schema does not list")
 def test_json_diff_keys_are_the_documented_ones():
     data = to_json_data([judged(runs_outputs=(changed(c2="x\n"),))])
     assert set(data["notebooks"][0]["cells"][1]["diffs"][0]) == DIFF_KEYS

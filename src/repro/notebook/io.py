@@ -90,6 +90,9 @@ def parse_notebook(raw: bytes, path: Path):
         raise InputError(f"{path}: nbformat {major} is newer than this repro-nb understands")
     if major == 4 and not isinstance(data.get("cells"), list):
         raise InputError(f"{path}: not a notebook (no 'cells' list)")
+    problem = notebook_shape_problem(data, joined=False) if major == 4 else None
+    if problem:  # before nbformat walks the containers
+        raise InputError(f"{path}: not a valid notebook: {problem}")
     try:
         if major == 4:
             # The JSON is parsed once: nbformat.reads would parse it again, and

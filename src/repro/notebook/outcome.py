@@ -47,7 +47,7 @@ def compare_cells(expected_nb, actual_nb, options: CompareOptions, executed: set
             result.status, result.reason = "skipped", reason
             continue
         if stop is not None and index > stop:
-            result.status, result.reason = "skipped", f"not run: the notebook stopped at cell {stop}"
+            result.status, result.reason = "skipped", f"not run: the notebook stopped at cell {stop + 1}"
             continue
         if executed is not None and index not in executed:
             result.status, result.reason = "skipped", "not executed"

@@ -23,7 +23,8 @@ JSON schema, version 1::
               "execution_count": 3,         # stored In [n], or null
               "reason": null | "...",       # why skipped or failed
               "cause": null | "nondeterministic" | "hash-order" | "drift",   # with --runs
-              "diffs": [{"kind": ..., "key": ..., "expected": ..., "actual": ..., "diff": ..., "image": ...}]
+              "diffs": [{"kind": ..., "key": ..., "expected": ..., "actual": ..., "diff": ..., "image": ...,
+                         "index": POSITION | null}]   # among the cell's non-stream outputs
             }
           ]
         }

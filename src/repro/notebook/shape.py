@@ -13,8 +13,21 @@ from typing import Any
 CELL_TYPES = ("code", "markdown", "raw")
 
 
-def notebook_shape_problem(nb: Any) -> str | None:
-    """What is wrong with the shape of *nb* (an nbformat 4 notebook, lines joined), or None."""
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_str_or_lines(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, list) and all(isinstance(line, str) for line in value))
+
+
+def notebook_shape_problem(nb: Any, joined: bool = True) -> str | None:
+    """What is wrong with the shape of *nb* (an nbformat 4 notebook), or None.
+
+    *joined*: texts are strings, as after nbformat's reading; else, as stored in the
+    file, a text may also be a list of strings.
+    """
+    is_text = _is_str if joined else _is_str_or_lines
     metadata = nb.get("metadata", {})
     if not isinstance(metadata, dict):
         return "metadata must be an object"
@@ -30,7 +43,7 @@ def notebook_shape_problem(nb: Any) -> str | None:
     if "environment" in repro and not isinstance(repro["environment"], dict):
         return "metadata.repro.environment must be an object"
     for index, cell in enumerate(nb.get("cells", [])):
-        problem = _cell_problem(cell)
+        problem = _cell_problem(cell, is_text)
         if problem:
             return f"cell {index + 1}: {problem}"
     return None
@@ -41,14 +54,16 @@ def _is_hash_seed(value: Any) -> bool:
     return text.isascii() and text.isdigit() and int(text) < 2**32
 
 
-def _cell_problem(cell: Any) -> str | None:
+def _cell_problem(cell: Any, is_text) -> str | None:
     if not isinstance(cell, dict):
         return "must be an object"
     if cell.get("cell_type") not in CELL_TYPES:
         return f"cell_type must be one of {', '.join(CELL_TYPES)}"
-    if not isinstance(cell.get("source"), str):
+    if not is_text(cell.get("source")):
         return "source must be text"
-    metadata = cell.get("metadata", {})
+    if "metadata" not in cell:
+        return "metadata is missing"
+    metadata = cell["metadata"]
     if not isinstance(metadata, dict):
         return "metadata must be an object"
     tags = metadata.get("tags", [])
@@ -67,25 +82,25 @@ def _cell_problem(cell: Any) -> str | None:
     if not isinstance(outputs, list):
         return "outputs must be a list"
     for position, output in enumerate(outputs):
-        problem = _output_problem(output)
+        problem = _output_problem(output, is_text)
         if problem:
             return f"output {position + 1}: {problem}"
     return None
 
 
-def _output_problem(output: Any) -> str | None:
+def _output_problem(output: Any, is_text) -> str | None:
     if not isinstance(output, dict):
         return "must be an object"
     kind = output.get("output_type")
     if not isinstance(kind, str):
         return "output_type must be a string"
     if kind == "stream":
-        if not isinstance(output.get("text", ""), str):
+        if not is_text(output.get("text", "")):
             return "text must be text"
         if not isinstance(output.get("name", "stdout"), str):
             return "name must be a string"
     elif kind == "error":
-        if not isinstance(output.get("ename", ""), str) or not isinstance(output.get("evalue", ""), str):
+        if not isinstance(output.get("ename", ""), str) or not is_text(output.get("evalue", "")):
             return "ename and evalue must be text"
     elif kind in ("execute_result", "display_data"):
         if not isinstance(output.get("data", {}), dict):
