@@ -35,15 +35,22 @@ def check_hash_seed(value: object) -> str:
 
 
 def check_seed(value: object) -> int:
-    """Return *value* as a seed, or raise ValueError saying what is wrong with it."""
+    """Return *value* as a seed, or raise ValueError saying what is wrong with it (in one short line).
+
+    Only the ASCII digits 0-9 make a seed (with a "-" only to say that it is
+    negative): not "1_000", "+5" or "\u0663", which ``int()`` would take.
+    """
     text = str(value).strip()
-    try:
-        seed = int(text, 10)
-    except ValueError:
-        raise ValueError(f"seed must be an integer, got {text!r}") from None
-    if not 0 <= seed < SEED_LIMIT:
-        raise ValueError(f"seed must be between 0 and {SEED_LIMIT - 1}, got {seed}")
-    return seed
+    shown = text if len(text) <= 24 else f"{text[:20]}... ({len(text)} characters)"
+    if not _SEED_TEXT.fullmatch(text):
+        raise ValueError(f"seed must be an integer written with the digits 0-9, got {shown!r}")
+    # More than 10 significant digits is out of range: never convert a huge number.
+    if len(text.lstrip("-").lstrip("0")) > 10 or not 0 <= int(text) < SEED_LIMIT:
+        raise ValueError(f"seed must be between 0 and {SEED_LIMIT - 1}, got {shown}")
+    return int(text)
+
+
+_SEED_TEXT = re.compile(r"-?[0-9]+")
 
 
 # Line breaks other than "\n", or blanks at a line's end: the source needs per-line work.

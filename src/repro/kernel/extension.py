@@ -13,6 +13,7 @@ from repro.kernel import warn
 from repro.kernel.backends import Backend, DeterministicOptions, Restore, load_backends
 from repro.kernel.importhook import ImportWatcher
 from repro.kernel.recorder import CellRecorder
+from repro.kernel.undo import limit_thread_pools, undo_all
 from repro.seeding import SeedState, check_seed, hash_seed_fixed
 
 # Survives `%reload_ext repro`, which re-executes repro/__init__.py only.
@@ -45,7 +46,8 @@ class Repro(Configurable):
         self._by_module = {b.module: b for b in self.backends}
         self._watcher = ImportWatcher(self._by_module, self._on_import)
         self._patches: dict[str, Restore] = {}
-        self._deterministic: list[tuple[DeterministicOptions, list[Restore]]] = []
+        # One entry per running %%deterministic cell: its options and what undoes it.
+        self._deterministic: list[tuple[DeterministicOptions, list[tuple[str, Restore]]]] = []
         self._failed: set[str] = set()
         self._warned_hash_seed = False
 
@@ -58,7 +60,12 @@ class Repro(Configurable):
         if self not in self.shell.configurables:
             self.shell.configurables.append(self)
         if self.seed is not None:
-            self.activate(check_seed(self.seed), mode="per-cell")
+            try:
+                seed = check_seed(self.seed)
+            except ValueError as exc:  # a half-loaded extension could not be unloaded: warn, don't raise
+                warn(f"Repro.seed: {exc}; per-cell seeding is left off")
+                return
+            self.activate(seed, mode="per-cell")
 
     def unregister(self) -> None:
         for event, callback in (
@@ -79,13 +86,54 @@ class Repro(Configurable):
         return [b for b in self.backends if b.module in modules and b.name not in self._failed]
 
     def _guard(self, backend: Backend, action: str, func, *args):
-        """Run a backend call; a failing backend is reported once and then left alone."""
+        """Run a backend call; a failing backend is reported once and then left alone.
+
+        Anything it raises counts, SystemExit or GeneratorExit too (a plugin must
+        not end the user's cell), except KeyboardInterrupt: Ctrl-C means stop.
+        """
         try:
             return func(*args)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            self._fail(backend, action, exc)
+            return None
+
+    def _fail(self, backend: Backend, action: str, exc: BaseException) -> None:
+        if backend.name not in self._failed:
             self._failed.add(backend.name)
             warn(f"random backend {backend.name!r} failed to {action} and is now ignored: {exc!r}")
+
+    def _bytes_state(self, backend: Backend, state: object) -> bytes | None:
+        """A state that is not exactly bytes: a buffer is copied; anything else fails the backend (None)."""
+        if isinstance(state, (bytes, bytearray, memoryview)):
+            try:
+                return bytes(state)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # a released memoryview, say
+                self._fail(backend, "read its state", exc)
+                return None
+        self._fail(backend, "read its state", TypeError(f"state() returned {type(state).__name__}, not bytes"))
+        return None
+
+    def _read_state(self, backend: Backend) -> bytes | None:
+        """One backend's state as bytes, or None when it failed (states() inlines this)."""
+        try:
+            state = backend.state()
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            self._fail(backend, "read its state", exc)
             return None
+        return state if type(state) is bytes else self._bytes_state(backend, state)
+
+    def _restore_of(self, backend: Backend, action: str, restore: object) -> Restore | None:
+        """What a backend's patch() or deterministic() returned, if it can undo the change."""
+        if restore is None or callable(restore):
+            return restore
+        self._fail(backend, action, TypeError(f"it returned {type(restore).__name__}, not a function that undoes it"))
+        return None
 
     def seed_backends(self, seed: int, backends: list[Backend] | None = None) -> None:
         for backend in self.loaded_backends() if backends is None else backends:
@@ -95,42 +143,59 @@ class Repro(Configurable):
         """The generator state of every loaded backend (runs after every cell: kept lean)."""
         states = {}
         modules = sys.modules
+        failed = self._failed
         for backend in self.backends:
-            if backend.module in modules and backend.name not in self._failed:
+            if backend.module in modules and backend.name not in failed:
                 try:
-                    states[backend.name] = backend.state()
-                except Exception as exc:
-                    self._guard(backend, "read its state", _reraise, exc)
+                    state = backend.state()
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as exc:
+                    self._fail(backend, "read its state", exc)
+                    continue
+                if type(state) is not bytes and (state := self._bytes_state(backend, state)) is None:
+                    continue
+                states[backend.name] = state
         return states
 
     def _on_import(self, module_name: str) -> None:
+        """Right after a backend's module was first imported; never fails the user's import."""
         backend = self._by_module.get(module_name)
         if backend is None or backend.name in self._failed:
             return
         try:
-            if self.state.current is not None:
-                self.seed_backends(self.state.current, [backend])
-            if self.state.mode == "per-cell":
-                self._patch(backend)
-            for options, restores in self._deterministic:
-                restore = self._guard(backend, "enter deterministic mode", backend.deterministic, options)
-                if restore is not None:
-                    restores.append(restore)
-            if backend.name not in self._failed:
-                self.recorder.backend_imported(backend.name, self._guard(backend, "read its state", backend.state))
-        except Exception as exc:
+            self._set_up_imported(backend)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             warn(f"seeding {module_name} at import failed: {exc!r}")
+
+    def _set_up_imported(self, backend: Backend) -> None:
+        """Give a backend imported just now what the loaded ones have: seed, patch, deterministic mode."""
+        failed = self._failed
+        if self.state.current is not None:
+            self._guard(backend, "seed", backend.seed, self.state.current)
+        if self.state.mode == "per-cell" and backend.name not in failed:
+            self._patch(backend)
+        for options, restores in self._deterministic:
+            if backend.name not in failed:
+                self._enter(backend, options, restores)
+        if backend.name not in failed:
+            state = self._read_state(backend)
+            if state is not None:
+                self.recorder.backend_imported(backend.name, state)
 
     def _patch(self, backend: Backend) -> None:
         if backend.name not in self._patches:
             restore = self._guard(backend, "patch", backend.patch, self.state.next_entropy)
+            restore = self._restore_of(backend, "patch", restore)
             if restore is not None:
                 self._patches[backend.name] = restore
 
     def _unpatch_all(self) -> None:
-        while self._patches:
-            _name, restore = self._patches.popitem()
-            restore()
+        """Undo every patch, the last made first; one that cannot be undone does not keep the others."""
+        patches, self._patches = self._patches, {}
+        undo_all((f"the patch of random backend {name!r}", patches[name]) for name in reversed(patches))
 
     # -- seeding -----------------------------------------------------------------
 
@@ -168,9 +233,21 @@ class Repro(Configurable):
                 try:
                     if seed is not None:
                         backend.seed(seed)
-                    states[backend.name] = backend.state()
-                except Exception as exc:
-                    self._guard(backend, "seed", _reraise, exc)
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as exc:
+                    self._fail(backend, "seed", exc)
+                    continue
+                try:
+                    state = backend.state()
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as exc:
+                    self._fail(backend, "read its state", exc)
+                    continue
+                if type(state) is not bytes and (state := self._bytes_state(backend, state)) is None:
+                    continue
+                states[backend.name] = state
         return seed, states
 
     def hash_seed_warning(self) -> str | None:
@@ -196,37 +273,50 @@ class Repro(Configurable):
 
     @contextmanager
     def deterministic(self, seed: int, options: DeterministicOptions) -> Iterator[None]:
-        """Seed with *seed* and switch every loaded framework to deterministic mode, then restore."""
-        restores: list[Restore] = []
+        """Seed with *seed* and switch every loaded framework to deterministic mode, then restore.
+
+        *options* must have been checked (``threads``: 1 to MAX_THREADS of
+        :mod:`repro.kernel.magics`). Each step is all or nothing: a backend
+        that fails to switch on has undone its own changes (the built-in ones
+        do) and is reported and ignored, as is a thread-pool limit that cannot
+        be set, and the cell runs with the rest. Everything switched on is
+        undone, the last first, and the seed in force restored, when the cell
+        ends, raises, or is interrupted, also while switching on.
+        """
+        restores: list[tuple[str, Restore]] = []
         saved_current = self.state.current
-        limits = None
         self._deterministic.append((options, restores))
         try:
             self.state.current = seed
             self.seed_backends(seed)
             for backend in self.loaded_backends():
-                restore = self._guard(backend, "enter deterministic mode", backend.deterministic, options)
-                if restore is not None:
-                    restores.append(restore)
+                self._enter(backend, options, restores)
             if options.threads:
-                from threadpoolctl import threadpool_limits
-
-                limits = threadpool_limits(limits=options.threads)
+                self._limit_threads(options.threads, restores)
             yield
         finally:
             self._deterministic.pop()
-            if limits is not None:
-                limits.restore_original_limits()
-            for restore in reversed(restores):
-                try:
-                    restore()
-                except Exception as exc:
-                    warn(f"restoring a deterministic setting failed: {exc!r}")
-            self.state.current = saved_current
+            try:
+                undo_all(reversed(restores))
+            finally:
+                self.state.current = saved_current
 
+    def _enter(self, backend: Backend, options: DeterministicOptions, restores: list[tuple[str, Restore]]) -> None:
+        restore = self._guard(backend, "enter deterministic mode", backend.deterministic, options)
+        restore = self._restore_of(backend, "enter deterministic mode", restore)
+        if restore is not None:
+            restores.append((f"the deterministic mode of random backend {backend.name!r}", restore))
 
-def _reraise(exc: Exception):
-    raise exc
+    @staticmethod
+    def _limit_threads(threads: int, restores: list[tuple[str, Restore]]) -> None:
+        try:
+            restore = limit_thread_pools(threads)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            warn(f"the BLAS and OpenMP thread pools could not be limited to {threads} and are left as they were: {exc!r}")
+            return
+        restores.append(("the limit on the BLAS and OpenMP thread pools", restore))
 
 
 def load(shell, seed: int | None = None) -> Repro:

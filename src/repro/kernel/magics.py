@@ -18,6 +18,26 @@ from repro.kernel import notice
 from repro.seeding import DEFAULT_BASE_SEED, check_seed, derive_cell_seed, hash_seed_fixed
 
 
+#: The most threads ``%%deterministic --threads`` pins to: the same bound on every machine,
+#: so a notebook that runs on one runs on another. Past it, torch overflows or starts
+#: thousands of threads.
+MAX_THREADS = 4096
+
+
+def _threads_arg(text: str | None) -> int | None:
+    """``--threads K``: the digits 0-9 only (argparse's ``int`` takes "1_0" and "\u0663")."""
+    if text is None:
+        return None
+    text = text.strip()
+    shown = text if len(text) <= 24 else f"{text[:20]}... ({len(text)} characters)"
+    digits = text[1:] if text.startswith("-") else text
+    if not (digits.isascii() and digits.isdigit()):
+        raise UsageError(f"--threads must be a whole number from 1 to {MAX_THREADS}, got {shown!r}")
+    if text.startswith("-") or len(digits.lstrip("0")) > 4 or not 1 <= int(digits) <= MAX_THREADS:
+        raise UsageError(f"--threads must be at least 1 and at most {MAX_THREADS}, got {shown}")
+    return int(digits)
+
+
 def _seed_arg(text: str | None, what: str = "seed") -> int | None:
     if text is None:
         return None
@@ -67,23 +87,23 @@ class ReproMagics(Magics):
     @magic_arguments()
     @argument("--seed", dest="seed", help="Seed the cell with N instead of the derived seed.")
     @argument("--warn-only", action="store_true", help="Warn about non-deterministic operations instead of raising.")
-    @argument("--threads", type=int, help="Pin torch and BLAS thread counts to K for the cell.")
+    @argument("--threads", metavar="K", help=f"Pin torch and BLAS thread counts to K (1 to {MAX_THREADS}) for the cell.")
     @cell_magic
     def deterministic(self, line: str, cell: str):
         """Run the cell seeded, with every loaded framework's deterministic mode on.
 
         Everything is restored afterwards, also when the cell raises or is interrupted.
+        Every argument is checked before anything changes.
         """
         args = parse_argstring(self.deterministic, line)
-        if args.threads is not None and args.threads < 1:
-            raise UsageError(f"--threads must be at least 1, got {args.threads}")
+        threads = _threads_arg(args.threads)
         repro = self._repro
         seed = _seed_arg(args.seed, "--seed")
         if seed is None:
             seed = repro.state.current if repro.state.mode == "per-cell" else None
         if seed is None:
             seed = derive_cell_seed(DEFAULT_BASE_SEED, cell)
-        options = DeterministicOptions(warn_only=args.warn_only, threads=args.threads)
+        options = DeterministicOptions(warn_only=args.warn_only, threads=threads)
         with repro.deterministic(seed, options):
             return run_body(self.shell, cell)
 

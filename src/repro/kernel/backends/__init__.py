@@ -90,22 +90,48 @@ def read_memory(address: int, size: int) -> bytes:
     return ctypes.string_at(address, size)
 
 
+def run_all(*steps: Callable[[], object]) -> None:
+    """Call every step, also after one raised; then raise what the first one raised.
+
+    For a :data:`Restore` that puts back several settings: one that cannot be
+    put back does not keep the others as they are. A KeyboardInterrupt wins
+    over any other exception.
+    """
+    error: BaseException | None = None
+    for step in steps:
+        try:
+            step()
+        except BaseException as exc:
+            if error is None or (isinstance(exc, KeyboardInterrupt) and not isinstance(error, KeyboardInterrupt)):
+                error = exc
+    if error is not None:
+        raise error
+
+
 def load_backends() -> list[Backend]:
     """Every backend registered in the entry-point group, sorted by name.
 
-    A plugin that fails to load costs one warning, never an exception.
+    A plugin that fails to load costs one warning, never an exception, even
+    when it raises SystemExit; only a KeyboardInterrupt stops the loading.
     """
     backends: dict[str, Backend] = {}
+    seen: set[str] = set()
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in backends:
+        if ep.name in seen:
             continue
+        seen.add(ep.name)
         try:
             obj = ep.load()
             backend = obj() if isinstance(obj, type) else obj
-            if not (backend.name and backend.module):
-                raise TypeError("backend has no name or module")
-        except Exception as exc:  # a broken third-party plugin must not break the kernel
-            warn(f"random backend {ep.name!r} ({ep.value}) failed to load and is ignored: {exc}")
+            name, module = backend.name, backend.module
+            if not (isinstance(name, str) and isinstance(module, str) and name and module):
+                raise TypeError(f"backend name and module must be non-empty strings, got {name!r} and {module!r}")
+            if name in backends:
+                raise ValueError(f"another backend is already named {name!r}")
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a broken third-party plugin must not break the kernel
+            warn(f"random backend {ep.name!r} ({ep.value}) failed to load and is ignored: {exc!r}")
             continue
-        backends[backend.name] = backend
+        backends[name] = backend
     return [backends[name] for name in sorted(backends)]

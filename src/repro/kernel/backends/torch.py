@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import suppress
 
-from repro.kernel.backends import Backend, DeterministicOptions, Restore, read_memory
+from repro.kernel.backends import Backend, DeterministicOptions, Restore, read_memory, run_all
 
 # cuBLAS needs a fixed workspace to be deterministic from CUDA 10.2 on.
 CUBLAS_WORKSPACE_CONFIG = ":4096:8"
@@ -55,31 +56,34 @@ class TorchBackend(Backend):
         return state
 
     def deterministic(self, options: DeterministicOptions) -> Restore:
+        """All or nothing: a setting that cannot be made undoes the ones made before it."""
         torch = self.loaded()
         cudnn = torch.backends.cudnn
-        before = (
-            torch.are_deterministic_algorithms_enabled(),
-            torch.is_deterministic_algorithms_warn_only_enabled(),
-            cudnn.deterministic,
-            cudnn.benchmark,
-            torch.get_num_threads(),
-        )
-        had_workspace = "CUBLAS_WORKSPACE_CONFIG" in os.environ
-        if torch.version.cuda and not had_workspace:
-            os.environ["CUBLAS_WORKSPACE_CONFIG"] = CUBLAS_WORKSPACE_CONFIG
-        torch.use_deterministic_algorithms(True, warn_only=options.warn_only)
-        cudnn.deterministic = True
-        cudnn.benchmark = False
-        if options.threads:
-            torch.set_num_threads(options.threads)
+        enabled = torch.are_deterministic_algorithms_enabled()
+        warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+        cudnn_deterministic, cudnn_benchmark = cudnn.deterministic, cudnn.benchmark
+        threads = torch.get_num_threads()
+        set_workspace = bool(torch.version.cuda) and "CUBLAS_WORKSPACE_CONFIG" not in os.environ
 
         def restore() -> None:
-            enabled, warn_only, cudnn_deterministic, cudnn_benchmark, threads = before
-            torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
-            cudnn.deterministic = cudnn_deterministic
-            cudnn.benchmark = cudnn_benchmark
-            torch.set_num_threads(threads)
-            if torch.version.cuda and not had_workspace:
-                os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
+            run_all(
+                lambda: torch.use_deterministic_algorithms(enabled, warn_only=warn_only),
+                lambda: setattr(cudnn, "deterministic", cudnn_deterministic),
+                lambda: setattr(cudnn, "benchmark", cudnn_benchmark),
+                lambda: torch.set_num_threads(threads),
+                lambda: os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None) if set_workspace else None,
+            )
 
+        try:
+            if set_workspace:
+                os.environ["CUBLAS_WORKSPACE_CONFIG"] = CUBLAS_WORKSPACE_CONFIG
+            torch.use_deterministic_algorithms(True, warn_only=options.warn_only)
+            cudnn.deterministic = True
+            cudnn.benchmark = False
+            if options.threads:
+                torch.set_num_threads(options.threads)
+        except BaseException:
+            with suppress(Exception):  # what is raised is the first failure, not a later one
+                restore()
+            raise
         return restore
