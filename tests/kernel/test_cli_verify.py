@@ -124,9 +124,10 @@ def test_an_expected_error_is_compared_not_fatal(tmp_path, capsys):
 
 def test_timeout_interrupts_and_reports_the_cell(tmp_path, capsys):
     path = write_notebook(tmp_path / "slow.ipynb", "x = 1", "import time\ntime.sleep(60)")
-    code, data = verify_json(capsys, "--timeout", "2", str(path))
+    code, data = verify_json(capsys, "--timeout", "1.5", str(path))  # fractions are fine
     notebook = data["notebooks"][0]
     assert code == 1 and notebook["failure"]["kind"] == "timeout" and notebook["failure"]["cell"] == 2
+    assert notebook["failure"]["message"] == "cell timed out after 1.5 s"
 
 
 def test_a_dead_kernel_is_reported_at_its_cell(tmp_path, capsys):

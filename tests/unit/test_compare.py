@@ -259,6 +259,24 @@ def test_an_undecodable_image_differs_without_raising():
     assert diffs[0].expected == "image/png 4x3"
 
 
+def test_a_decompression_bomb_is_compared_as_bytes_without_decoding():
+    import base64
+    import struct
+    import zlib
+
+    def huge_png(fill: int) -> str:
+        """A PNG whose header says 13300x13300 and whose pixel data is a few bytes."""
+        ihdr = struct.pack(">IIBBBBB", 13300, 13300, 8, 6, 0, 0, 0)
+        chunks = b""
+        for kind, body in ((b"IHDR", ihdr), (b"IDAT", zlib.compress(bytes([0, fill]))), (b"IEND", b"")):
+            chunks += struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return base64.b64encode(b"\x89PNG\r\n\x1a\n" + chunks).decode()
+
+    diffs = compare_outputs([display({"image/png": huge_png(1)})], [display({"image/png": huge_png(2)})])
+    assert keys(diffs) == [("image", "image/png")]
+    assert "13300x13300 is too large to compare as pixels" in diffs[0].expected
+
+
 def test_an_image_too_large_to_decode_is_compared_as_bytes(monkeypatch):
     import repro.notebook.compare.media as media
 

@@ -53,6 +53,9 @@ else:
     repro.kernel.extension.load(get_ipython(), seed=__REPRO_SEED__)
 """
 
+#: Seconds to wait for the kernel to describe its environment after the last cell.
+ENVIRONMENT_TIMEOUT = 30
+
 #: Kernel-side expression whose value is the environment, as JSON text.
 ENVIRONMENT_EXPRESSION = "__import__('repro.environment').environment.capture_environment_json()"
 
@@ -108,6 +111,7 @@ class _Client(NotebookClient):
         self._may_raise = {i for i, c in enumerate(nb.cells) if c.cell_type == "code" and may_raise(c)}
         self.current_index: int | None = None
         self.interrupted = False
+        self.stopped_early = False
         self.on_notebook_start = self._on_notebook_start
         self.on_cell_start = self._on_cell_start
         self.on_cell_execute = self._on_cell_execute
@@ -118,7 +122,11 @@ class _Client(NotebookClient):
         if cell_index in self._skip:
             await run_hook(self.on_cell_start, cell=cell, cell_index=cell_index)
             return cell
-        return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        try:
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        except BaseException:
+            self.stopped_early = True  # nothing more is asked of this kernel: it may be busy or gone
+            raise
 
     async def _check_raise_for_error(self, cell, cell_index: int, exec_reply) -> None:
         if cell_index in self._may_raise and exec_reply is not None:
@@ -135,18 +143,18 @@ class _Client(NotebookClient):
             pass
         msg_id = self.kc.execute(self._preload, silent=True, store_history=False,
                                  user_expressions={"loaded": "'repro.kernel.extension' in __import__('sys').modules"})
-        reply = await self.async_wait_for_reply(msg_id)
+        reply = await asyncio.wait_for(self.async_wait_for_reply(msg_id), self.startup_timeout)
         loaded = (reply or {}).get("content", {}).get("user_expressions", {}).get("loaded", {})
         self._run.records_available = loaded.get("data", {}).get("text/plain") == "True"
 
     async def _on_notebook_complete(self, notebook) -> None:
         """Ask the kernel for its environment, once the notebook has imported what it uses."""
-        if not self._run.records_available or self.kc is None or self.interrupted:
+        if not self._run.records_available or self.kc is None or self.interrupted or self.stopped_early:
             return
         try:
             msg_id = self.kc.execute("", silent=True, store_history=False,
                                      user_expressions={"environment": ENVIRONMENT_EXPRESSION})
-            reply = await self.async_wait_for_reply(msg_id)
+            reply = await asyncio.wait_for(self.async_wait_for_reply(msg_id), ENVIRONMENT_TIMEOUT)
             value = reply["content"]["user_expressions"]["environment"]
             if value.get("status") == "ok":
                 self._run.environment = json.loads(ast.literal_eval(value["data"]["text/plain"]))
