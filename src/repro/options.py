@@ -64,11 +64,15 @@ class Options:
 # -- values given as text (command line, pytest ini files) ---------------------------
 
 
-def parse_non_negative_float(text: str) -> float:
+def _parse_float(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise InputError(f"not a number: {text!r}") from None
+
+
+def parse_non_negative_float(text: str) -> float:
+    value = _parse_float(text)
     if not value >= 0:  # also NaN
         raise InputError(f"must be >= 0: {text!r}")
     return value
@@ -76,10 +80,7 @@ def parse_non_negative_float(text: str) -> float:
 
 def parse_positive_float(text: str) -> float:
     """A finite number > 0 (a time limit, say): fractions are fine, inf and nan are not."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(f"not a number: {text!r}") from None
+    value = _parse_float(text)
     if not (value > 0 and math.isfinite(value)):
         raise InputError(f"must be a finite number > 0: {text!r}")
     return value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from repro.notebook.compare.model import join_text as _join
+
 #: What a marker can say: not executed, executed but not compared, expected to raise.
 MARKERS = frozenset({"skip", "ignore-output", "raises-exception"})
 
@@ -22,14 +24,6 @@ _COMMENT_MARKERS = {
 }
 # nbval's "check output" markers (NBVAL_CHECK_OUTPUT, nbval-check-output) ask nbval's
 # lax mode to compare a cell; repro compares every cell, so they change nothing.
-
-
-def _join(value) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (list, tuple)):
-        return "".join(str(v) for v in value)
-    return "" if value is None else str(value)
 
 
 def cell_markers(cell: dict) -> frozenset[str]:
