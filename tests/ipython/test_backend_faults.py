@@ -84,6 +84,15 @@ def test_a_state_that_is_not_bytes_is_one_warning_and_the_other_records_continue
     assert "textual" not in last["backends"]
 
 
+def test_the_cell_in_which_a_state_is_first_not_bytes_is_still_recorded(shell):
+    shell.out("%seed 1")
+    shell.repro.backends.append(_Toy(name="textual", value="text"))
+    _, _, err = shell.run("y = np.random.rand()")
+    assert len(_warnings(err)) == 1
+    record = _records(shell)[-1]
+    assert record["backends"]["numpy"]["consumed"] is True and "textual" not in record["backends"]
+
+
 @pytest.mark.parametrize("value", [bytearray(b"abc"), memoryview(b"abc")])
 def test_a_buffer_state_is_taken_as_bytes(shell, value):
     shell.repro.backends.append(_Toy(name="buffer", value=value))

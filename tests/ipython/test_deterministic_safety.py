@@ -86,7 +86,8 @@ def test_torch_failing_half_way_undoes_its_own_changes(shell, monkeypatch):
 
     monkeypatch.setattr(torch, "set_num_threads", set_num_threads)
     result, out, err = shell.run(
-        "%%deterministic --threads 3\nprint(torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark)"
+        "%%deterministic --threads 3\n"
+        "print(torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark)"
     )
     assert result.success
     assert "Traceback" not in err

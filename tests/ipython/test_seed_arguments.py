@@ -54,3 +54,12 @@ def test_a_bad_seed_is_a_one_line_usage_error_that_changes_nothing(shell, text):
         assert message.startswith("UsageError: seed: seed must be"), message
         assert "Traceback" not in message and len(message.splitlines()) == 1 and len(message) < 160
         assert (shell.repro.state.mode, shell.repro.state.base) == state
+
+
+@pytest.mark.parametrize("line", ['%seed "', "%seed '5", '%%deterministic --seed "\nx = 1', "%repro log '"])
+def test_an_unclosed_quote_is_a_one_line_usage_error(shell, line):
+    result, out, err = shell.run(line)
+    assert not result.success
+    message = (out + err).strip()
+    assert message.startswith("UsageError:") and "closing quotation" in message
+    assert "Traceback" not in message and len(message.splitlines()) == 1

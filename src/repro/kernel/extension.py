@@ -275,13 +275,14 @@ class Repro(Configurable):
     def deterministic(self, seed: int, options: DeterministicOptions) -> Iterator[None]:
         """Seed with *seed* and switch every loaded framework to deterministic mode, then restore.
 
-        *options* must have been checked (``threads``: 1 to MAX_THREADS of
-        :mod:`repro.kernel.magics`). Each step is all or nothing: a backend
-        that fails to switch on has undone its own changes (the built-in ones
-        do) and is reported and ignored, as is a thread-pool limit that cannot
-        be set, and the cell runs with the rest. Everything switched on is
-        undone, the last first, and the seed in force restored, when the cell
-        ends, raises, or is interrupted, also while switching on.
+        *options* must have been checked, as ``%%deterministic`` checks them
+        before anything changes. Each step is all or nothing: a backend that
+        fails to switch on has undone its own changes (the built-in ones do)
+        and is reported and ignored from then on, a thread-pool limit that
+        cannot be set is reported and put back, and the cell runs with the
+        rest. Everything switched on is undone, the last first, and the seed
+        in force restored, when the cell ends, raises or is interrupted, also
+        while switching on.
         """
         restores: list[tuple[str, Restore]] = []
         saved_current = self.state.current
@@ -314,7 +315,8 @@ class Repro(Configurable):
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
-            warn(f"the BLAS and OpenMP thread pools could not be limited to {threads} and are left as they were: {exc!r}")
+            warn(f"the BLAS and OpenMP thread pools could not be limited to {threads} "
+                 f"and are left as they were: {exc!r}")
             return
         restores.append(("the limit on the BLAS and OpenMP thread pools", restore))
 

@@ -12,20 +12,14 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from repro.kernel.backends import DeterministicOptions
+from repro.kernel.backends import MAX_THREADS, DeterministicOptions
 from repro.payload import CellRecord
 from repro.kernel import notice
 from repro.seeding import DEFAULT_BASE_SEED, check_seed, derive_cell_seed, hash_seed_fixed
 
 
-#: The most threads ``%%deterministic --threads`` pins to: the same bound on every machine,
-#: so a notebook that runs on one runs on another. Past it, torch overflows or starts
-#: thousands of threads.
-MAX_THREADS = 4096
-
-
 def _threads_arg(text: str | None) -> int | None:
-    """``--threads K``: the digits 0-9 only (argparse's ``int`` takes "1_0" and "\u0663")."""
+    """``--threads K``: the digits 0-9 only (argparse's ``int`` would take "1_0" and other scripts' digits)."""
     if text is None:
         return None
     text = text.strip()
@@ -36,6 +30,14 @@ def _threads_arg(text: str | None) -> int | None:
     if text.startswith("-") or len(digits.lstrip("0")) > 4 or not 1 <= int(digits) <= MAX_THREADS:
         raise UsageError(f"--threads must be at least 1 and at most {MAX_THREADS}, got {shown}")
     return int(digits)
+
+
+def _parse(magic, line: str):
+    """The magic's arguments; a line that cannot be split (an unclosed quote) is a UsageError too."""
+    try:
+        return parse_argstring(magic, line)
+    except ValueError as exc:  # from shlex: "No closing quotation"
+        raise UsageError(f"cannot read the arguments: {exc}") from None
 
 
 def _seed_arg(text: str | None, what: str = "seed") -> int | None:
@@ -65,7 +67,7 @@ class ReproMagics(Magics):
         later cell, with a seed derived from N and that cell's source.
         ``%seed`` alone shows the state.
         """
-        args = parse_argstring(self.seed, line)
+        args = _parse(self.seed, line)
         repro = self._repro
         if args.off:
             if args.seed is not None or args.once:
@@ -87,7 +89,8 @@ class ReproMagics(Magics):
     @magic_arguments()
     @argument("--seed", dest="seed", help="Seed the cell with N instead of the derived seed.")
     @argument("--warn-only", action="store_true", help="Warn about non-deterministic operations instead of raising.")
-    @argument("--threads", metavar="K", help=f"Pin torch and BLAS thread counts to K (1 to {MAX_THREADS}) for the cell.")
+    @argument("--threads", metavar="K",
+              help=f"Pin torch and BLAS thread counts to K (1 to {MAX_THREADS}) for the cell.")
     @cell_magic
     def deterministic(self, line: str, cell: str):
         """Run the cell seeded, with every loaded framework's deterministic mode on.
@@ -95,7 +98,7 @@ class ReproMagics(Magics):
         Everything is restored afterwards, also when the cell raises or is interrupted.
         Every argument is checked before anything changes.
         """
-        args = parse_argstring(self.deterministic, line)
+        args = _parse(self.deterministic, line)
         threads = _threads_arg(args.threads)
         repro = self._repro
         seed = _seed_arg(args.seed, "--seed")
@@ -114,7 +117,7 @@ class ReproMagics(Magics):
     @line_magic
     def repro(self, line: str = ""):
         """Inspect repro's records, ``%repro log [--json]``, or the environment, ``%repro env [--json]``."""
-        args = parse_argstring(self.repro, line)
+        args = _parse(self.repro, line)
         if args.command == "env":
             from repro.environment import capture_environment, format_environment
 

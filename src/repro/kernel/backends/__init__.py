@@ -33,9 +33,18 @@ def _nothing_to_restore() -> None:
     return None
 
 
+#: The most threads ``%%deterministic --threads`` pins to: the same bound on every machine,
+#: so that a notebook that runs on one runs on another. Past it torch overflows (or starts
+#: thousands of threads).
+MAX_THREADS = 4096
+
+
 @dataclass(frozen=True)
 class DeterministicOptions:
-    """Settings of one ``%%deterministic`` cell."""
+    """Settings of one ``%%deterministic`` cell, checked before they get here.
+
+    ``threads`` is None or from 1 to :data:`MAX_THREADS`.
+    """
 
     warn_only: bool = False
     threads: int | None = None

@@ -12,7 +12,13 @@ import os
 import sys
 from contextlib import suppress
 
-from repro.kernel.backends import Backend, DeterministicOptions, Restore, read_memory, run_all
+from repro.kernel.backends import (
+    Backend,
+    DeterministicOptions,
+    Restore,
+    read_memory,
+    run_all,
+)
 
 # cuBLAS needs a fixed workspace to be deterministic from CUDA 10.2 on.
 CUBLAS_WORKSPACE_CONFIG = ":4096:8"
