@@ -7,7 +7,6 @@ import random
 from collections import Counter
 from pathlib import Path
 
-import pytest
 
 from repro.notebook import diagnose, outcome
 from repro.notebook.compare import CompareOptions

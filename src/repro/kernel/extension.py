@@ -118,7 +118,7 @@ class Repro(Configurable):
         return None
 
     def _read_state(self, backend: Backend) -> bytes | None:
-        """One backend's state as bytes, or None when it failed (states() inlines this)."""
+        """One backend's state as bytes; None, with one warning and the backend ignored, if it has none."""
         try:
             state = backend.state()
         except KeyboardInterrupt:
@@ -146,16 +146,9 @@ class Repro(Configurable):
         failed = self._failed
         for backend in self.backends:
             if backend.module in modules and backend.name not in failed:
-                try:
-                    state = backend.state()
-                except KeyboardInterrupt:
-                    raise
-                except BaseException as exc:
-                    self._fail(backend, "read its state", exc)
-                    continue
-                if type(state) is not bytes and (state := self._bytes_state(backend, state)) is None:
-                    continue
-                states[backend.name] = state
+                state = self._read_state(backend)
+                if state is not None:
+                    states[backend.name] = state
         return states
 
     def _on_import(self, module_name: str) -> None:
@@ -238,16 +231,9 @@ class Repro(Configurable):
                 except BaseException as exc:
                     self._fail(backend, "seed", exc)
                     continue
-                try:
-                    state = backend.state()
-                except KeyboardInterrupt:
-                    raise
-                except BaseException as exc:
-                    self._fail(backend, "read its state", exc)
-                    continue
-                if type(state) is not bytes and (state := self._bytes_state(backend, state)) is None:
-                    continue
-                states[backend.name] = state
+                state = self._read_state(backend)
+                if state is not None:
+                    states[backend.name] = state
         return seed, states
 
     def hash_seed_warning(self) -> str | None:
