@@ -13,6 +13,7 @@ from repro.kernel import warn
 from repro.kernel.backends import Backend, DeterministicOptions, Restore, load_backends
 from repro.kernel.importhook import ImportWatcher
 from repro.kernel.recorder import CellRecorder
+from repro.kernel.workers import TaskSeeding
 from repro.kernel.undo import limit_thread_pools, undo_all
 from repro.seeding import SeedState, check_seed, hash_seed_fixed
 
@@ -43,6 +44,7 @@ class Repro(Configurable):
         self.backends: list[Backend] = load_backends()
         self.state = SeedState()
         self.recorder = CellRecorder(shell.payload_manager, self.state, self.start_cell, self.states)
+        self.tasks = TaskSeeding(self.state, self.states)
         self._by_module = {b.module: b for b in self.backends}
         self._watcher = ImportWatcher(self._by_module, self._on_import)
         self._patches: dict[str, Restore] = {}
@@ -53,9 +55,13 @@ class Repro(Configurable):
 
     # -- lifecycle -------------------------------------------------------------
 
+    def _callbacks(self) -> tuple:
+        return (("pre_run_cell", self.recorder.pre_run_cell), ("post_run_cell", self.recorder.post_run_cell),
+                ("pre_run_cell", self.tasks.pre_run_cell), ("post_run_cell", self.tasks.post_run_cell))
+
     def register(self) -> None:
-        self.shell.events.register("pre_run_cell", self.recorder.pre_run_cell)
-        self.shell.events.register("post_run_cell", self.recorder.post_run_cell)
+        for event, callback in self._callbacks():
+            self.shell.events.register(event, callback)
         self._watcher.install()
         if self not in self.shell.configurables:
             self.shell.configurables.append(self)
@@ -68,10 +74,7 @@ class Repro(Configurable):
             self.activate(seed, mode="per-cell")
 
     def unregister(self) -> None:
-        for event, callback in (
-            ("pre_run_cell", self.recorder.pre_run_cell),
-            ("post_run_cell", self.recorder.post_run_cell),
-        ):
+        for event, callback in self._callbacks():
             if callback in self.shell.events.callbacks[event]:
                 self.shell.events.unregister(event, callback)
         self._watcher.uninstall()
@@ -202,8 +205,10 @@ class Repro(Configurable):
         if mode == "per-cell":
             for backend in self.loaded_backends():
                 self._patch(backend)
+            self.tasks.start(self)
         else:
             self._unpatch_all()
+            self.tasks.stop()
         self.recorder.reseeded(seed, mode, self.states())
 
     def deactivate(self) -> None:
@@ -211,6 +216,7 @@ class Repro(Configurable):
         self.state.base = None
         self.state.current = None
         self._unpatch_all()
+        self.tasks.stop()
 
     def start_cell(self, source_digest: str) -> tuple[int | None, dict[str, bytes]]:
         """Before each cell: re-seed when per-cell seeding is on; return the seed and the states.

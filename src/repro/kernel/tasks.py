@@ -1,0 +1,175 @@
+"""Tasks that seed the process they run in: what a cell hands to a worker process.
+
+The kernel wraps each task a cell submits (see :mod:`repro.kernel.workers`) in a
+:class:`SeededCall` that carries the task's seed, derived in the kernel from the
+cell's seed and the task's position in the order the cell submitted it. Wherever
+the task runs (a forked or spawned worker, a loky worker, or the kernel itself
+for a sequential backend), it first seeds the random libraries loaded there, and
+generators it creates without a seed draw from that seed too. So a task's random
+numbers depend on what it is, never on which worker runs it or when.
+
+This module is imported in worker processes when they unpickle a task: it stays
+light (the standard library, :mod:`repro.seeding` and the backends' registry).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from repro.seeding import SeedState, derive_seed
+
+#: In the kernel (and in processes forked from it): how to seed its backends for a task.
+_host = None
+#: In a process that did not inherit the kernel's extension (spawn, forkserver): the same, made on first use.
+_worker = None
+
+
+def set_host(host) -> None:
+    """Register the kernel's extension (or None): tasks that run here use its backends and seed state."""
+    global _host
+    _host = host
+
+
+class _Worker:
+    """Seeding in a process that has no extension: the backends, a seed state, an import hook."""
+
+    def __init__(self) -> None:
+        from repro.kernel.backends import load_backends
+        from repro.kernel.importhook import ImportWatcher
+
+        self.state = SeedState(mode="per-cell")
+        self.backends = load_backends()
+        self._patched: set[str] = set()
+        self._failed: set[str] = set()
+        self._by_module = {b.module: b for b in self.backends}
+        ImportWatcher(self._by_module, self._on_import).install()
+
+    def _setup(self, backend, seed: int) -> None:
+        from repro.kernel import warn
+
+        try:
+            backend.seed(seed)
+            if backend.name not in self._patched:
+                self._patched.add(backend.name)
+                backend.patch(self.state.next_entropy)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            self._failed.add(backend.name)
+            warn(f"random backend {backend.name!r} failed in a worker process and is ignored there: {exc!r}")
+
+    def enter(self, seed: int):
+        import sys
+
+        self.state.current, self.state.draws, self.state.lineage = seed, 0, ""
+        for backend in self.backends:
+            if backend.module in sys.modules and backend.name not in self._failed:
+                self._setup(backend, seed)
+        return None
+
+    def leave(self, token) -> None:
+        return None
+
+    def _on_import(self, module: str) -> None:
+        backend = self._by_module.get(module)
+        if backend is not None and backend.name not in self._failed and self.state.current is not None:
+            self._setup(backend, self.state.current)
+
+
+def _seeder():
+    global _worker
+    if _host is not None:
+        return _host
+    if _worker is None:
+        _worker = _Worker()
+    return _worker
+
+
+def run_seeded(seed: int, func: Callable, args: tuple, kwargs: dict) -> Any:
+    """Call *func* with the random libraries of this process seeded with *seed*."""
+    seeder = _seeder()
+    token = seeder.enter(seed)
+    try:
+        return func(*args, **kwargs)
+    finally:
+        seeder.leave(token)
+
+
+class SeededCall:
+    """*func*, called with this process's random libraries seeded with *seed* first."""
+
+    __slots__ = ("func", "seed")
+
+    def __init__(self, func: Callable, seed: int) -> None:
+        self.func = func
+        self.seed = seed
+
+    def __call__(self, *args, **kwargs):
+        return run_seeded(self.seed, self.func, args, kwargs)
+
+    def __reduce__(self):
+        return (SeededCall, (self.func, self.seed))
+
+    def __repr__(self) -> str:
+        return f"SeededCall({self.func!r}, seed={self.seed})"
+
+
+class SeededItem:
+    """For map-like calls over ``enumerate(items)``: item *i* runs seeded from *base* and *i*.
+
+    So the seed of an item does not depend on how the items are chunked or which
+    worker takes them. With *star*, the item is an argument tuple (``starmap``).
+    """
+
+    __slots__ = ("func", "base", "star")
+
+    def __init__(self, func: Callable, base: int, star: bool = False) -> None:
+        self.func = func
+        self.base = base
+        self.star = star
+
+    def __call__(self, index, item=None, *rest):
+        if not self.star and item is None and not rest and isinstance(index, tuple) and len(index) == 2:
+            index, item = index  # Pool.map passes (index, item) as one argument
+        seed = derive_seed(self.base, "item", index)
+        if self.star:
+            return run_seeded(seed, self.func, tuple(item), {})
+        if rest:  # Executor.map(fn, *iterables): the index, then one item per iterable
+            return run_seeded(seed, self.func, (item, *rest), {})
+        return run_seeded(seed, self.func, (item,), {})
+
+    def __reduce__(self):
+        return (SeededItem, (self.func, self.base, self.star))
+
+
+class SeededWorkerInit:
+    """A DataLoader ``worker_init_fn``: generators made without a seed in the worker follow its seed.
+
+    torch seeds each worker's ``random``, torch and NumPy generators from the loader's
+    base seed and the worker's id; this makes ``default_rng()`` and the like in the
+    dataset follow the same seed, also under spawn, then calls the user's own function.
+    """
+
+    __slots__ = ("func",)
+
+    def __init__(self, func: Callable | None) -> None:
+        self.func = func
+
+    def __call__(self, worker_id: int) -> None:
+        import sys
+
+        seeder = _seeder()
+        torch = sys.modules.get("torch")
+        seed = (torch.initial_seed() if torch is not None else worker_id) % (2**32)
+        state = seeder.state
+        state.current, state.draws, state.lineage = seed, 0, ""
+        if seeder is _worker:  # spawned: patch generators made without a seed, leave torch's own seeding alone
+            for backend in seeder.backends:
+                if backend.module in sys.modules and backend.name not in seeder._patched:
+                    seeder._patched.add(backend.name)
+                    backend.patch(state.next_entropy)
+        if self.func is not None:
+            self.func(worker_id)
+
+    def __reduce__(self):
+        return (SeededWorkerInit, (self.func,))
