@@ -3,16 +3,18 @@
 Every seed repro hands to a library is an integer in ``[0, 2**32)``: the
 widest range that every supported library accepts (NumPy's legacy generator
 refuses anything larger), so the same value reaches each library unchanged.
-Seeds for cells are derived from the session seed and the cell's normalised
-source with BLAKE2b, never with Python's ``hash()``, whose value for strings
+Seeds for cells are derived from the session seed and the cell's code (its
+tokens, see :func:`source_digest`) with BLAKE2b, never with Python's ``hash()``, whose value for strings
 changes from one process to the next.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
+import tokenize
 import weakref
 from dataclasses import dataclass
 
@@ -58,8 +60,9 @@ _NEEDS_LINE_WORK = re.compile("[\r\f\v\x1c\x1d\x1e\x85\u2028\u2029]|[ \t]\n")
 
 
 def normalize_source(source: str) -> str:
-    """Cell source as it is hashed: line endings unified, trailing blanks of lines
-    and blank lines at both ends dropped."""
+    """Cell source as text: line endings unified, trailing blanks of lines and
+    blank lines at both ends dropped. What :func:`source_digest` hashes when the
+    cell is not Python it can tokenize."""
     # Runs before every cell: most sources need no per-line work.
     if _NEEDS_LINE_WORK.search(source):
         source = "\n".join([line.rstrip() for line in source.splitlines()])
@@ -71,9 +74,175 @@ def _digest(*parts: object, size: int) -> bytes:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=size).digest()
 
 
+#: Cell magics that run their body once, as a plain cell, and only watch it: their
+#: header line is left out of the digest, so wrapping a cell in one keeps its seed.
+OBSERVING_CELL_MAGICS = frozenset({"time", "capture"})
+#: Cell magics whose body is Python but which change how it runs: the header counts
+#: (as its text) and the body by its tokens.
+PYTHON_CELL_MAGICS = frozenset({"timeit", "deterministic"})
+#: Digests kept for sources seen before: a re-run cell costs one lookup.
+DIGEST_CACHE_SIZE = 1024
+
+
 def source_digest(source: str) -> str:
-    """Short stable digest of a cell's normalised source (16 hex digits)."""
-    return _digest(normalize_source(source), size=8).hex()
+    """Short stable digest of a cell's code (16 hex digits), the same for the same tokens.
+
+    Python code counts by its tokens (:mod:`tokenize`): comments, blank lines,
+    trailing blanks, the spaces between tokens and the width of indentation do
+    not count; every name, number, operator and string literal (exactly as
+    written), and the block structure (line ends, indents, dedents) do. IPython
+    syntax is read as text, without IPython:
+
+    - a line magic or shell line (a logical line starting with ``%`` or ``!``,
+      with its backslash continuations) counts as its stripped text;
+    - a cell magic header (``%%name args``, the first non-blank line) of a magic
+      that only watches its body, ``%%time`` and ``%%capture`` (any arguments),
+      is left out: the cell keeps the seed it had without it;
+    - ``%%timeit`` (runs the body many times) and ``%%deterministic`` (changes
+      how it runs, maybe the seed) count with their header text, the body by its tokens;
+    - any other cell magic (``%%bash``, ``%%writefile``, ``%%html``...) has a body
+      that is not Python: the cell counts as its :func:`normalize_source` text.
+
+    A cell that does not tokenize (incomplete code, a bad indent, other syntax)
+    counts as its :func:`normalize_source` text too, so every source has a digest.
+    Token types and strings do not depend on the Python version (f-strings count
+    as one token, as before Python 3.12), and the result is cached per source.
+    """
+    return _cached_source_digest(source)
+
+
+@functools.lru_cache(maxsize=DIGEST_CACHE_SIZE)
+def _cached_source_digest(source: str) -> str:
+    canonical = _canonical_code(source)
+    if canonical is None:
+        return _digest(normalize_source(source), size=8).hex()
+    return _digest("tokens", canonical, size=8).hex()
+
+
+def _canonical_code(source: str) -> str | None:
+    """The tokens of a cell as one string (see :func:`source_digest`), or None to hash its text."""
+    if "\r" in source:
+        source = source.replace("\r\n", "\n").replace("\r", "\n")
+    lines = source.split("\n")
+    header = ""
+    while True:  # cell magic headers, outermost first
+        first = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+        text = lines[first].strip() if first < len(lines) else ""
+        if not text.startswith("%%"):
+            break
+        name = text[2:].split(maxsplit=1)[0] if text[2:].strip() else ""
+        if name in OBSERVING_CELL_MAGICS:
+            lines = lines[first + 1:]
+        elif name in PYTHON_CELL_MAGICS:
+            header += _part("%", text)
+            lines = lines[first + 1:]
+        else:
+            return None
+    tokens = _code_tokens(lines)
+    return None if tokens is None else header + tokens
+
+
+def _part(kind: str, text: str) -> str:
+    # Length-prefixed, so that no two token sequences join to the same string.
+    return f"{kind}{len(text)}:{text}"
+
+
+def _code_tokens(lines: list[str]) -> str | None:
+    """Python code with IPython line magics as canonical tokens, or None if it does not tokenize."""
+    magics = _magic_lines(lines)
+    while True:
+        result = _tokens(lines, magics)
+        if result is None:
+            if not magics:
+                return None
+            # A placeholder may have cut a bracket short (a continued line starting
+            # with "%"): read every line as code.
+            magics = {}
+            continue
+        tokens, misplaced = result
+        if not misplaced:
+            return tokens
+        # A "magic" inside a string or a bracket is code after all: read it again as such.
+        for number in misplaced:
+            del magics[number]
+
+
+def _magic_lines(lines: list[str]) -> dict[int, tuple[str, int]]:
+    """Lines that may be line magics or shell lines: {first line number: (text, last line number)}."""
+    magics = {}
+    number = 0
+    while number < len(lines):
+        line = lines[number]
+        number += 1
+        if line.lstrip()[:1] in ("%", "!"):
+            first, parts = number, [line.strip()]
+            while parts[-1].endswith("\\") and number < len(lines):  # IPython joins continued lines
+                parts.append(lines[number].strip())
+                number += 1
+            magics[first] = ("\n".join(parts), number)
+    return magics
+
+
+# Not Python operators, although tokenize takes them as such from Python 3.12 on.
+_NOT_OPERATORS = frozenset({"!", "$", "?", "`"})
+_SKIPPED = frozenset({tokenize.COMMENT, tokenize.NL, tokenize.ENDMARKER})
+_STRUCTURE = {tokenize.NEWLINE: ";", tokenize.INDENT: ">", tokenize.DEDENT: "<"}
+_FSTRING_START = getattr(tokenize, "FSTRING_START", None)
+_FSTRING_END = getattr(tokenize, "FSTRING_END", None)
+
+
+def _tokens(lines: list[str], magics: dict[int, tuple[str, int]]) -> tuple[str, set[int]] | None:
+    """Tokenize *lines* with each of *magics* replaced by a placeholder statement.
+
+    Return the canonical tokens and the magic lines whose placeholder was not a
+    statement of its own, or None if the code does not tokenize.
+    """
+    code = list(lines)
+    indents = {}
+    for first, (_, last) in magics.items():
+        line = code[first - 1]
+        indents[first] = len(line) - len(line.lstrip())
+        code[first - 1] = line[: indents[first]] + "pass"
+        code[first:last] = [""] * (last - first)
+    parts: list[str] = []
+    placed: set[int] = set()
+    statement_start = True
+    fstring_depth, fstring_from = 0, (0, 0)
+    readline = iter([f"{line}\n" for line in code]).__next__
+    try:
+        for kind, string, start, end, _ in tokenize.generate_tokens(readline):
+            if fstring_depth:  # Python 3.12+: one f-string is many tokens; count it as one
+                fstring_depth += (kind == _FSTRING_START) - (kind == _FSTRING_END)
+                if not fstring_depth:
+                    parts.append(_part("t", _slice(code, fstring_from, end)))
+                continue
+            if kind in _SKIPPED:
+                continue
+            if kind in _STRUCTURE:
+                parts.append(_STRUCTURE[kind])
+                statement_start = True
+                continue
+            if kind == tokenize.ERRORTOKEN or (kind == tokenize.OP and string in _NOT_OPERATORS):
+                return None
+            if kind == _FSTRING_START:
+                fstring_depth, fstring_from = 1, start
+            elif statement_start and start[0] in magics and start[1] == indents[start[0]] and string == "pass":
+                placed.add(start[0])
+                parts.append(_part("%", magics[start[0]][0]))
+            else:
+                parts.append(_part("t", string))
+            statement_start = False
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return None
+    return "".join(parts), set(magics) - placed
+
+
+def _slice(lines: list[str], start: tuple[int, int], end: tuple[int, int]) -> str:
+    """The source text from *start* to *end*, tokenize's (line, column) positions."""
+    (first, column), (last, end_column) = start, end
+    if first == last:
+        return lines[first - 1][column:end_column]
+    return "\n".join([lines[first - 1][column:], *lines[first:last - 1], lines[last - 1][:end_column]])
 
 
 def derive_seed(base_seed: int, *parts: object) -> int:
@@ -83,7 +252,13 @@ def derive_seed(base_seed: int, *parts: object) -> int:
 
 def derive_cell_seed(base_seed: int, source: str) -> int:
     """The seed a cell with this source gets under session seed *base_seed*."""
-    return derive_seed(base_seed, "cell", source_digest(source))
+    return cell_seed(base_seed, source_digest(source))
+
+
+@functools.lru_cache(maxsize=DIGEST_CACHE_SIZE)
+def cell_seed(base_seed: int, digest: str) -> int:
+    """The seed of a cell with this :func:`source_digest` under session seed *base_seed* (cached)."""
+    return derive_seed(base_seed, "cell", digest)
 
 
 def derive_bits(seed: int, counter: int | str, bits: int) -> int:
@@ -112,7 +287,7 @@ class SeedState:
         self.draws = 0
         self.forks = 0
         if self.mode == "per-cell" and self.base is not None:
-            self.current = derive_seed(self.base, "cell", digest)
+            self.current = cell_seed(self.base, digest)
             return self.current
         if self.mode == "off":
             self.current = None

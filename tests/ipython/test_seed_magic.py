@@ -40,7 +40,7 @@ def test_each_cell_is_reseeded_from_the_seed_and_its_own_source(shell):
 def test_different_cells_get_independent_streams(shell):
     shell.out("%seed 7")
     a = shell.out("print(np.random.rand(4).tolist())")
-    b = shell.out("print(np.random.rand(4).tolist())  # another cell")
+    b = shell.out("print(np.random.rand(4).tolist()); another = 'cell'")
     assert a != b
 
 

@@ -64,8 +64,13 @@ class Backend:
         """The library's module if the user has imported it, else None."""
         return sys.modules.get(self.module)
 
-    def seed(self, seed: int) -> None:
-        """Seed the library's global generator(s) with *seed* (0 <= seed < 2**32)."""
+    def seed(self, seed: int) -> bytes | None:
+        """Seed the library's global generator(s) with *seed* (0 <= seed < 2**32).
+
+        May return what :meth:`state` would return right after, as bytes, when the
+        backend knows it without reading (it seeded with *seed* before): repro then
+        skips the read before the cell. Anything else (None) means "read it".
+        """
         raise NotImplementedError
 
     def state(self) -> bytes:
@@ -97,6 +102,30 @@ def digest_state(state: bytes) -> str:
 def read_memory(address: int, size: int) -> bytes:
     """A copy of *size* bytes at *address*: a generator's state struct, read in well under 1 µs."""
     return ctypes.string_at(address, size)
+
+
+# ctypes.memmove releases the GIL: another thread could draw from a half-written state.
+_memmove = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t)(
+    ctypes._memmove_addr)
+
+
+def write_memory(address: int, data: bytes) -> None:
+    """Copy *data* to *address*, holding the GIL: put back a state struct that :func:`read_memory` read."""
+    _memmove(address, data, len(data))
+
+
+#: Seeds whose resulting states a backend keeps (a few kB each), so that a cell run again
+#: is seeded by copying its state back (a seed per cell: a notebook's cells, and more).
+SEEDED_STATES_KEPT = 512
+
+
+class SeededStates(dict):
+    """The states that seeding produced, by seed, for the last :data:`SEEDED_STATES_KEPT` seeds."""
+
+    def keep(self, seed: int, value) -> None:
+        if len(self) >= SEEDED_STATES_KEPT:
+            del self[next(iter(self))]  # the oldest
+        self[seed] = value
 
 
 def run_all(*steps: Callable[[], object]) -> None:
