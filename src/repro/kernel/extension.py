@@ -221,7 +221,8 @@ class Repro(Configurable):
     def start_cell(self, source_digest: str) -> tuple[int | None, dict[str, bytes]]:
         """Before each cell: re-seed when per-cell seeding is on; return the seed and the states.
 
-        One pass over the backends: this runs before every cell.
+        One pass over the backends: this runs before every cell. A backend whose
+        seed() returns its state (bytes) is not read again.
         """
         seed = self.state.start_cell(source_digest)
         states = {}
@@ -230,14 +231,14 @@ class Repro(Configurable):
         for backend in self.backends:
             if backend.module in modules and backend.name not in failed:
                 try:
-                    if seed is not None:
-                        backend.seed(seed)
+                    state = None if seed is None else backend.seed(seed)
                 except KeyboardInterrupt:
                     raise
                 except BaseException as exc:
                     self._fail(backend, "seed", exc)
                     continue
-                state = self._read_state(backend)
+                if type(state) is not bytes:
+                    state = self._read_state(backend)
                 if state is not None:
                     states[backend.name] = state
         return seed, states

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable
 
 from repro.kernel import warn
-from repro.kernel.backends import digest_state
+from repro.kernel.backends import SEEDED_STATES_KEPT, digest_state
 from repro.payload import make_payload
 from repro.seeding import SeedState, source_digest
 
@@ -121,19 +122,25 @@ class CellRecorder:
             frame.before[name] = state
 
 
+# Cells start from the states seeding gives: backends that know them hand back the
+# same bytes object for the same seed, so a cell run again finds its digests here.
+_start_digest = lru_cache(maxsize=2 * SEEDED_STATES_KEPT)(digest_state)
+
+
 def digest_states(
     before: dict[str, bytes | None], after: dict[str, bytes]
 ) -> tuple[dict[str, str | None], dict[str, str]]:
-    """Digests of the states around a cell; an unchanged state is hashed once."""
+    """Digests of the states around a cell; an unchanged state is hashed once, if at all."""
     before_digests: dict[str, str | None] = {}
     after_digests: dict[str, str] = {}
     for name, state_after in after.items():
-        digest_after = after_digests[name] = digest_state(state_after)
         state_before = before.get(name)
         if state_before is None:
             before_digests[name] = None
+            after_digests[name] = digest_state(state_after)
         else:
-            before_digests[name] = digest_after if state_before == state_after else digest_state(state_before)
+            digest = before_digests[name] = _start_digest(state_before)
+            after_digests[name] = digest if state_before == state_after else digest_state(state_after)
     return before_digests, after_digests
 
 

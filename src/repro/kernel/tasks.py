@@ -14,9 +14,10 @@ light (the standard library, :mod:`repro.seeding` and the backends' registry).
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Callable
 
-from repro.seeding import SeedState, derive_seed
+from repro.seeding import SeedState
 
 #: In the kernel (and in processes forked from it): how to seed its backends for a task.
 _host = None
@@ -42,6 +43,8 @@ class _Worker:
         self._patched: set[str] = set()
         self._failed: set[str] = set()
         self._by_module = {b.module: b for b in self.backends}
+        self._loaded_key: tuple = ()
+        self._loaded_list: list = []
         ImportWatcher(self._by_module, self._on_import).install()
 
     def _setup(self, backend, seed: int) -> None:
@@ -59,13 +62,31 @@ class _Worker:
             warn(f"random backend {backend.name!r} failed in a worker process and is ignored there: {exc!r}")
 
     def enter(self, seed: int):
-        import sys
-
         self.state.current, self.state.draws, self.state.lineage = seed, 0, ""
-        for backend in self.backends:
-            if backend.module in sys.modules and backend.name not in self._failed:
+        loaded = self._loaded()
+        try:  # the common case, one pass: every backend seeds
+            for backend in loaded:
+                backend.seed(seed)
+        except KeyboardInterrupt:
+            raise
+        except BaseException:
+            for backend in loaded:  # the slow path names the backend that failed
                 self._setup(backend, seed)
         return None
+
+    def _loaded(self) -> list:
+        """The backends whose library is imported here, not failed; recomputed when imports change."""
+        import sys
+
+        key = (len(sys.modules), len(self._failed))
+        if key != self._loaded_key:
+            self._loaded_key = key
+            self._loaded_list = [b for b in self.backends if b.module in sys.modules and b.name not in self._failed]
+            for backend in self._loaded_list:
+                if backend.name not in self._patched:
+                    self._setup(backend, self.state.current if self.state.current is not None else 0)
+            self._loaded_list = [b for b in self._loaded_list if b.name not in self._failed]
+        return self._loaded_list
 
     def leave(self, token) -> None:
         return None
@@ -121,17 +142,27 @@ class SeededItem:
     worker takes them. With *star*, the item is an argument tuple (``starmap``).
     """
 
-    __slots__ = ("func", "base", "star")
+    __slots__ = ("func", "base", "star", "_prefix")
 
     def __init__(self, func: Callable, base: int, star: bool = False) -> None:
         self.func = func
         self.base = base
         self.star = star
+        self._prefix = None
+
+    def seed_of(self, index: int) -> int:
+        """``derive_seed(base, "item", index)``, with the hash of the common prefix done once."""
+        prefix = self._prefix
+        if prefix is None:
+            prefix = self._prefix = hashlib.blake2b(f"{self.base}\x1fitem\x1f".encode(), digest_size=4)
+        digest = prefix.copy()
+        digest.update(str(index).encode())
+        return int.from_bytes(digest.digest(), "big")
 
     def __call__(self, index, item=None, *rest):
         if not self.star and item is None and not rest and isinstance(index, tuple) and len(index) == 2:
             index, item = index  # Pool.map passes (index, item) as one argument
-        seed = derive_seed(self.base, "item", index)
+        seed = self.seed_of(index)
         if self.star:
             return run_seeded(seed, self.func, tuple(item), {})
         if rest:  # Executor.map(fn, *iterables): the index, then one item per iterable

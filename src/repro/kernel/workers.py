@@ -50,12 +50,24 @@ class _Host:
     def __init__(self, repro) -> None:
         self._repro = repro
         self.state = repro.state
+        self._key: tuple = ()
+        self._loaded: list = []
 
     def enter(self, seed: int):
         state = self.state
         token = (state.current, state.draws, state.lineage)
         state.current, state.draws, state.lineage = seed, 0, ""
-        self._repro.seed_backends(seed)
+        key = (len(sys.modules), len(self._repro._failed))
+        if key != self._key:  # imports or failures changed: look the loaded backends up again
+            self._key, self._loaded = key, self._repro.loaded_backends()
+        try:  # the common case, one pass: this runs before every task
+            for backend in self._loaded:
+                backend.seed(seed)
+        except KeyboardInterrupt:
+            raise
+        except BaseException:
+            self._repro.seed_backends(seed)  # guarded: the failing backend is reported and dropped
+            self._key = ()
         return token
 
     def leave(self, token) -> None:

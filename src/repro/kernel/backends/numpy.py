@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
-from repro.kernel.backends import Backend, Restore, read_memory
+from repro.kernel.backends import Backend, Restore, SeededStates, read_memory
 
 # numpy's mt19937_state struct: uint32_t key[624]; int pos. Every draw moves
 # pos, and every regeneration of key (each 624 draws) changes its first words,
@@ -19,8 +19,17 @@ class NumpyBackend(Backend):
     name = "numpy"
     module = "numpy.random"
 
-    def seed(self, seed: int) -> None:
+    def __init__(self) -> None:
+        self._seeded = SeededStates()  # seed -> state() right after seeding
+
+    def seed(self, seed: int) -> bytes:
         sys.modules["numpy.random"].seed(seed)
+        # The legacy seeding fills the whole state from the seed alone.
+        known = self._seeded.get(seed)
+        if known is None:
+            known = self.state()
+            self._seeded.keep(seed, known)
+        return known
 
     def state(self) -> bytes:
         bit_generator = sys.modules["numpy.random"].mtrand._rand._bit_generator

@@ -16,6 +16,7 @@ from repro.kernel.backends import (
     Backend,
     DeterministicOptions,
     Restore,
+    SeededStates,
     read_memory,
     run_all,
 )
@@ -48,11 +49,26 @@ class TorchBackend(Backend):
     name = "torch"
     module = "torch"
 
-    def seed(self, seed: int) -> None:
+    def __init__(self) -> None:
+        # seed -> (the CPU generator's state tensor right after seeding, its bytes)
+        self._seeded = SeededStates()
+
+    def seed(self, seed: int) -> bytes | None:
         torch = sys.modules["torch"]
-        torch.default_generator.manual_seed(seed)
-        for generator in _device_generators(torch):
+        cpu = torch.default_generator
+        known = self._seeded.get(seed)
+        if known is not None:
+            cpu.set_state(known[0])  # the same state, seed included, in a fifth of the time
+        else:
+            cpu.manual_seed(seed)
+            state = cpu.get_state()
+            known = state, read_memory(state.data_ptr(), state.nbytes)
+            self._seeded.keep(seed, known)
+        devices = _device_generators(torch)
+        for generator in devices:
             generator.manual_seed(seed)
+        # With devices the state is more than the CPU's: repro reads it.
+        return None if devices else known[1]
 
     def state(self) -> bytes:
         torch = sys.modules["torch"]
