@@ -74,6 +74,9 @@ def _comparison_options(parser: argparse.ArgumentParser) -> None:
                        help="mask text matching REGEX before comparing (repeatable)")
     group.add_argument("--sanitize-with", action="append", default=[], metavar="FILE",
                        help="an nbval sanitize file of regexes to mask (repeatable)")
+    group.add_argument("--mime-subset", action="store_true", default=None,
+                       help="compare only the MIME types both sides of an output have (a representation "
+                       "missing on one side, such as a LaTeX-rendered image/png, is then not a difference)")
 
 
 def _report_options(parser: argparse.ArgumentParser) -> None:
@@ -91,6 +94,26 @@ def _execution_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="time limit per cell")
 
 
+def _verify_parser(commands) -> None:
+    verify = commands.add_parser("verify", help="re-execute notebooks and compare with their stored outputs",
+                                 description="Execute each notebook in a fresh kernel and compare every code "
+                                 "cell's new outputs with the stored ones. Never modifies the notebooks.")
+    verify.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
+                        help="notebook files, or directories to search for them")
+    verify.add_argument("--seed", type=_seed, metavar="N",
+                        help="switch per-cell seeding on with seed N before the first cell")
+    _parallel_options(verify)
+    verify.add_argument("--isolate", action="store_true",
+                        help="run each notebook in a scratch copy of its folder, removed afterwards, so "
+                        "that files a run writes never reach the next run")
+    verify.add_argument("--runs", type=_positive_int, default=1, metavar="N",
+                        help="execute each notebook N >= 2 times in parallel kernels and name the cause of "
+                        "each difference (nondeterministic, hash-order, drift)")
+    _execution_options(verify)
+    _comparison_options(verify)
+    _report_options(verify)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="repro-nb",
@@ -101,20 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    verify = commands.add_parser("verify", help="re-execute notebooks and compare with their stored outputs",
-                                 description="Execute each notebook in a fresh kernel and compare every code "
-                                 "cell's new outputs with the stored ones. Never modifies the notebooks.")
-    verify.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
-                        help="notebook files, or directories to search for them")
-    verify.add_argument("--seed", type=_seed, metavar="N",
-                        help="switch per-cell seeding on with seed N before the first cell")
-    _parallel_options(verify)
-    verify.add_argument("--runs", type=_positive_int, default=1, metavar="N",
-                        help="execute each notebook N >= 2 times in parallel kernels and name the cause of "
-                        "each difference (nondeterministic, hash-order, drift)")
-    _execution_options(verify)
-    _comparison_options(verify)
-    _report_options(verify)
+    _verify_parser(commands)
 
     record = commands.add_parser("record", help="execute notebooks and store outputs and repro records",
                                  description="Execute each notebook and write its outputs back, with each "
@@ -228,6 +238,8 @@ def _options(args, seed: int | None = None):
         timeout=getattr(args, "timeout", None),
         seed=seed,
         jobs=getattr(args, "jobs", None),
+        mime_subset=getattr(args, "mime_subset", None),
+        isolate=getattr(args, "isolate", False),
     )
 
 

@@ -17,6 +17,7 @@ Recognised keys of ``[tool.repro]`` in the nearest ``pyproject.toml`` (all optio
     sanitize = ["nbval.cfg"]   # nbval sanitize files, relative to pyproject.toml
     timeout = 600              # per cell, seconds
     kernel = "python3"
+    mime_subset = false        # true: compare only the MIME types both sides of an output have
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from repro.notebook.compare.model import CompareOptions, check_mask
 from repro.notebook.errors import InputError
 from repro.seeding import check_seed
 
-KEYS = {"rtol", "atol", "image_tolerance", "masks", "sanitize", "timeout", "kernel"}
+KEYS = {"rtol", "atol", "image_tolerance", "masks", "sanitize", "timeout", "kernel", "mime_subset"}
 MASK_REPLACEMENT = "<masked>"
 
 
@@ -46,6 +47,7 @@ class ExecuteOptions:
     startup_timeout: float = 60
     hash_seed: str | None = None  # default: the notebook's metadata, else "0"
     seed: int | None = None  # switch per-cell seeding on before the first cell
+    isolate: bool = False  # run in a scratch copy of the notebook's folder, removed afterwards
 
 
 @dataclass(frozen=True)
@@ -195,8 +197,17 @@ def _number(settings: dict[str, Any], name: str, given: float | None) -> float:
     return float(value)
 
 
+def _flag(table: dict[str, Any], name: str, given: bool | None) -> bool:
+    value = given if given is not None else table.get(name, False)
+    if not isinstance(value, bool):
+        where = name if given is not None else f"[tool.repro] {name}"
+        raise InputError(f"{where} must be true or false, not {value!r}")
+    return value
+
+
 def _compare_options(table: dict[str, Any], source: Path | None, *, rtol, atol, image_tolerance,
-                     masks: Iterable[str], masks_from: str, sanitize: Iterable[Path]) -> CompareOptions:
+                     masks: Iterable[str], masks_from: str, sanitize: Iterable[Path],
+                     mime_subset: bool | None) -> CompareOptions:
     found = _table_masks(table.get("masks"), source)
     sanitize_files = table.get("sanitize", [])
     if not isinstance(sanitize_files, list) or not all(isinstance(p, str) for p in sanitize_files):
@@ -215,10 +226,11 @@ def _compare_options(table: dict[str, Any], source: Path | None, *, rtol, atol, 
         atol=_number(table, "atol", atol),
         image_tolerance=_number(table, "image_tolerance", image_tolerance),
         masks=tuple((regex, replacement) for regex, replacement, _ in found),
+        mime_subset=_flag(table, "mime_subset", mime_subset),
     )
 
 
-def _execute_options(table: dict[str, Any], *, kernel, current_python, timeout, seed) -> ExecuteOptions:
+def _execute_options(table: dict[str, Any], *, kernel, current_python, timeout, seed, isolate) -> ExecuteOptions:
     where_timeout = "--timeout" if timeout is not None else "[tool.repro] timeout"
     if timeout is None:
         timeout = table.get("timeout")
@@ -232,7 +244,10 @@ def _execute_options(table: dict[str, Any], *, kernel, current_python, timeout, 
         raise InputError(f"{where_kernel} must be a kernel name, not {kernel!r}")
     if seed is not None:
         seed = parse_seed(str(seed))
-    return ExecuteOptions(kernel_name=kernel, current_python=current_python, timeout=timeout, seed=seed)
+    if not isinstance(isolate, bool):
+        raise InputError(f"isolate must be true or false, not {isolate!r}")
+    return ExecuteOptions(kernel_name=kernel, current_python=current_python, timeout=timeout, seed=seed,
+                          isolate=isolate)
 
 
 def resolve_options(
@@ -249,17 +264,22 @@ def resolve_options(
     timeout: float | None = None,
     seed: int | None = None,
     jobs: int | None = None,
+    mime_subset: bool | None = None,
+    isolate: bool = False,
 ) -> Options:
     """The :class:`Options` of ``[tool.repro]`` at or above *start* (default: the current
     directory), with the given values in place of the table's.
 
     *masks* (regexes, replaced by ``<masked>``) and *sanitize* (nbval sanitize files) add to
     the table's own, after them; *masks_from* says where *masks* came from, in error messages.
+    *mime_subset*: compare only the MIME types both sides of an output have. *isolate*: run
+    each notebook in a scratch copy of its folder (verify).
     """
     table, source = load_table(Path.cwd() if start is None else start)
     compare = _compare_options(table, source, rtol=rtol, atol=atol, image_tolerance=image_tolerance,
-                               masks=masks, masks_from=masks_from, sanitize=sanitize)
-    execute = _execute_options(table, kernel=kernel, current_python=current_python, timeout=timeout, seed=seed)
+                               masks=masks, masks_from=masks_from, sanitize=sanitize, mime_subset=mime_subset)
+    execute = _execute_options(table, kernel=kernel, current_python=current_python, timeout=timeout, seed=seed,
+                               isolate=isolate)
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise InputError(f"jobs must be a whole number >= 1, got {jobs!r}")
     return Options(execute=execute, compare=compare, jobs=jobs)

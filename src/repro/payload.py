@@ -19,20 +19,25 @@ Payload schema, version 1 (one JSON object in the reply's ``payload`` list)::
       "version": 1,                 # bumped on any incompatible change
       "execution_count": 3,         # the kernel's count for this cell, or null
       "cell_id": "a1b2c3",          # the cell id the client sent, or null
-      "source_digest": "9f86d081",  # digest of the normalised cell source
+      "source_digest": "9f86d081",  # digest of the cell's code (repro.seeding.source_digest)
       "seed": 1234567890,           # seed applied before the cell, or null
       "seed_mode": "per-cell",      # "off" | "per-cell" | "once"
       "error": false,               # the cell raised
       "backends": {                 # one entry per random backend loaded
         "numpy": {"before": "1a2b3c4d", "after": "5e6f7a8b", "consumed": true}
-      }
+      },
+      "unseeded_generators": 2      # optional, only when not 0: see below
     }
 
 ``before`` is the digest of the backend's generator state when the cell
 started (after seeding); it is null when the backend was imported during the
 cell while no seed was in force, or for a cell that started before repro was
-loaded. ``consumed`` is null when ``before`` is. Clients must ignore keys they
-do not know; removing or changing the meaning of a key bumps ``version``.
+loaded. ``consumed`` is null when ``before`` is. ``unseeded_generators`` counts
+the generators the cell created without a seed (``default_rng()``,
+``RandomState()``, ``random.Random()``...) that repro seeded from the cell's
+seed; the key is left out when there were none (and by kernels older than it).
+Clients must ignore keys they do not know; removing or changing the meaning of
+a key bumps ``version``.
 """
 
 from __future__ import annotations
@@ -72,6 +77,7 @@ class CellRecord:
     seed_mode: str
     error: bool
     backends: Mapping[str, BackendState] = field(default_factory=dict)
+    unseeded_generators: int = 0  # generators created without a seed that repro seeded
 
     @classmethod
     def from_payload(cls, data: Mapping[str, Any], stored: bool = False) -> CellRecord:
@@ -99,9 +105,15 @@ class CellRecord:
                 seed_mode=str(data.get("seed_mode", "off")),
                 error=bool(data.get("error", False)),
                 backends=backends,
+                unseeded_generators=_count(data.get("unseeded_generators")),
             )
         except (KeyError, AttributeError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed repro payload: {exc}") from None
+
+
+def _count(value: object) -> int:
+    """An optional count: a non-negative integer, else 0 (an optional key never spoils a record)."""
+    return value if type(value) is int and value > 0 else 0
 
 
 def make_payload(
@@ -114,6 +126,7 @@ def make_payload(
     error: bool,
     before: Mapping[str, str | None],
     after: Mapping[str, str | None],
+    unseeded_generators: int = 0,
 ) -> dict[str, Any]:
     """Build the version-1 payload dict directly (the kernel's per-cell hot path).
 
@@ -127,7 +140,7 @@ def make_payload(
             "after": digest_after,
             "consumed": None if digest_before is None or digest_after is None else digest_before != digest_after,
         }
-    return {
+    payload = {
         "source": PAYLOAD_SOURCE,
         "version": SCHEMA_VERSION,
         "execution_count": execution_count,
@@ -138,6 +151,9 @@ def make_payload(
         "error": error,
         "backends": backends,
     }
+    if unseeded_generators:
+        payload["unseeded_generators"] = unseeded_generators
+    return payload
 
 
 def find_payload(payloads: Iterable[Any] | None) -> dict[str, Any] | None:

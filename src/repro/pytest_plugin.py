@@ -15,18 +15,20 @@ items are independent of each other.
 Options, the command line first, then pytest's ini options, then ``[tool.repro]``
 in pyproject.toml:
 
-=====================  ==================  =======================
-command line           ini option          ``[tool.repro]``
-=====================  ==================  =======================
-``--repro-rtol``       ``repro_rtol``      ``rtol``
-``--repro-atol``       ``repro_atol``      ``atol``
-``--repro-timeout``    ``repro_timeout``   ``timeout``
-``--repro-kernel``     ``repro_kernel``    ``kernel``
+=========================  ==================  =======================
+command line               ini option          ``[tool.repro]``
+=========================  ==================  =======================
+``--repro-rtol``           ``repro_rtol``      ``rtol``
+``--repro-atol``           ``repro_atol``      ``atol``
+``--repro-timeout``        ``repro_timeout``   ``timeout``
+``--repro-kernel``         ``repro_kernel``    ``kernel``
 ``--repro-seed``
 ``--repro-runs``
-\\                     ``repro_masks``     ``masks``, ``sanitize``
-\\                                         ``image_tolerance``
-=====================  ==================  =======================
+``--repro-mime-subset``                        ``mime_subset``
+``--repro-isolate``
+\\                         ``repro_masks``     ``masks``, ``sanitize``
+\\                                             ``image_tolerance``
+=========================  ==================  =======================
 
 Masks add up: ``[tool.repro]``'s masks and sanitize files, then ``repro_masks``
 (one regex a line, each match replaced by ``<masked>``). With ``--repro-runs N``
@@ -67,6 +69,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="switch per-cell seeding on with seed N before the first cell")
     group.addoption("--repro-runs", dest="repro_runs", metavar="N",
                     help="execute each notebook N times and name the cause of each difference")
+    group.addoption("--repro-mime-subset", action="store_true", dest="repro_mime_subset", default=None,
+                    help="compare only the MIME types both sides of an output have")
+    group.addoption("--repro-isolate", action="store_true", dest="repro_isolate", default=False,
+                    help="run each notebook in a scratch copy of its folder, removed afterwards")
     parser.addini("repro_rtol", "repro: relative tolerance for numbers in text outputs")
     parser.addini("repro_atol", "repro: absolute tolerance for numbers in text outputs")
     parser.addini("repro_timeout", "repro: time limit per cell, seconds")
@@ -104,6 +110,8 @@ def pytest_configure(config: pytest.Config) -> None:
             timeout=pick("repro_timeout", options.parse_positive_float, "repro-timeout"),
             seed=pick("repro_seed", options.parse_seed, "repro-seed"),
             jobs=1,  # one notebook per item; pytest-xdist spreads the items
+            mime_subset=config.getoption("repro_mime_subset"),
+            isolate=config.getoption("repro_isolate"),
         )
         runs = pick("repro_runs", options.parse_positive_int, "repro-runs") or 1
         if not hasattr(config, "workerinput"):  # once, in the xdist controller

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from repro.kernel.backends import Backend
 from repro.payload import record_from_payloads
 
@@ -100,3 +102,53 @@ def test_seeding_in_the_cell_that_loads_repro_is_recorded(_shell, capsys):
     assert record["seed"] == 42 and record["seed_mode"] == "per-cell"
     assert record["backends"]["numpy"]["consumed"] is True
     ip.run_cell("%unload_ext repro")
+
+
+def test_log_marks_a_cell_that_raised(shell):
+    shell.out("%seed 9")
+    result, _, _ = shell.run("1 / 0")
+    count = result.execution_count
+    lines = shell.out("%repro log").splitlines()
+    rows = {line.split()[0]: line for line in lines[1:] if line.split()[0][:1].isdigit()}
+    assert f"{count}!" in rows and f"{count - 1}" in rows  # the cell before it did not raise
+    assert "! the cell raised an exception" in lines
+    assert "drew random numbers" in lines[-1]
+
+
+def test_unseeded_generators_are_counted_in_the_record_and_the_log(shell):
+    shell.out("%seed 9")
+    shell.out("rng = np.random.default_rng()\nr = random.Random()\nold = np.random.RandomState()")
+    shell.out("seeded = np.random.default_rng(5)")
+    records = _records(shell)
+    assert records[-2]["unseeded_generators"] == 3
+    assert "unseeded_generators" not in records[-1]  # left out when there are none
+    lines = shell.out("%repro log").splitlines()
+    assert lines[0].split()[-1] == "unseeded"
+    row = next(line for line in lines[1:] if line.split()[0] == str(records[-2]["execution_count"]))
+    assert row.split()[-1] == "3"
+    assert any(line.startswith("unseeded: generators the cell created without a seed") for line in lines)
+
+
+def test_no_unseeded_count_without_a_seed_in_force(shell):
+    shell.out("%seed --off")
+    shell.out("rng = np.random.default_rng()")
+    assert "unseeded_generators" not in _records(shell)[-1]
+    assert "unseeded" not in shell.out("%repro log").splitlines()[0]
+
+
+def test_records_of_a_cell_run_again_match_a_fresh_session(shell, _shell):
+    # The second run seeds from the states the backends kept; a fresh extension has none.
+    pytest.importorskip("torch")
+    shell.out("import torch")
+    cell = "a = np.random.rand(3)\nb = random.random()\nc = torch.rand(2)"
+    shell.out("%seed 11")
+    shell.out(cell)
+    shell.out(cell)
+    first, second = _records(shell)[-2:]
+    shell.run("%unload_ext repro")
+    shell.run("%load_ext repro")
+    shell.out("%seed 11")
+    shell.out(cell)
+    fresh = _records(shell)[-1]
+    assert first["backends"] == second["backends"] == fresh["backends"]
+    assert all(state["consumed"] for state in fresh["backends"].values())

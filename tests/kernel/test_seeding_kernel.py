@@ -46,7 +46,7 @@ _NB_CELLS: list[tuple[str, str, list[str]]] = [
     ("np_rand", "print(np.random.rand(4))", []),
     ("py_random", "print(random.random(), random.randint(0, 10**9))", []),
     ("np_result", "np.random.randint(0, 10**6, size=5)", []),
-    ("np_rand_commented", "# the same draw, in a different cell\nprint(np.random.rand(4))", []),
+    ("np_rand_other", "# the same draw, in a cell with other code\nprint(np.random.rand(4), end='\\n')", []),
     ("no_draw", "total = sum(range(10))\nprint(total)", []),
     ("default_rng", "rng = np.random.default_rng()\nprint(rng.random(3))", []),
     ("raises", "raise ValueError('boom')", ["raises-exception"]),
@@ -72,7 +72,7 @@ DRAW_CELLS = [
 # How kc_ids runs NB after the set-up cells: out of order, np_result twice, py_random never.
 SHUFFLED = [
     "torch_later",
-    "np_rand_commented",
+    "np_rand_other",
     "default_rng",
     "np_result",
     "np_result",
@@ -184,9 +184,9 @@ def test_requests_with_cell_ids_in_any_order_give_the_nbclient_outputs(nb_run, k
 
 
 def test_two_cells_with_the_same_draw_but_different_source_differ(nb_run):
-    plain, commented = stdout_of(nb_run, "np_rand"), stdout_of(nb_run, "np_rand_commented")
-    assert plain.startswith("[") and commented.startswith("[")
-    assert plain != commented
+    plain, other = stdout_of(nb_run, "np_rand"), stdout_of(nb_run, "np_rand_other")
+    assert plain.startswith("[") and other.startswith("[")
+    assert plain != other
 
 
 # -- 4. the canonical tensor ----------------------------------------------------------------
@@ -282,7 +282,9 @@ def test_record_seed_is_the_same_in_two_kernels(nb_runs):
 
     assert seed("seed") == 42
     assert seed("np_rand") == derive_cell_seed(42, NB_SOURCE["np_rand"])
-    assert seed("np_rand") != seed("np_rand_commented")
+    assert seed("np_rand") != seed("np_rand_other")
+    # A comment or a %%time header is not code: the seed stays.
+    assert seed("np_rand") == derive_cell_seed(42, "%%time\n# a note\n" + NB_SOURCE["np_rand"])
 
 
 def test_record_cell_id_is_the_id_sent(nb_run, kc_plain, kc_ids):

@@ -186,8 +186,8 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch):
 # --------------------------------------------------------------------------- JSON
 
 NOTEBOOK_KEYS = {"path", "status", "duration", "failure", "first_difference", "runs", "rng_divergence", "notes",
-                 "environment_changes", "cells"}
-CELL_KEYS = {"index", "status", "execution_count", "reason", "cause", "diffs"}
+                 "environment_changes", "side_effects", "cells"}
+CELL_KEYS = {"index", "status", "execution_count", "reason", "cause", "hint", "diffs"}
 DIFF_KEYS = {"kind", "key", "expected", "actual", "diff", "image", "index"}
 
 
@@ -210,9 +210,9 @@ def test_json_schema_version_1():
             assert set(cell) == CELL_KEYS
     assert reproduced == {
         "path": "r.ipynb", "status": "reproduced", "duration": 1.5, "failure": None, "first_difference": None,
-        "runs": 1, "rng_divergence": None, "notes": [], "environment_changes": [],
-        "cells": [{"index": i, "status": "same", "execution_count": i, "reason": None, "cause": None, "diffs": []}
-                  for i in (1, 2, 3)],
+        "runs": 1, "rng_divergence": None, "notes": [], "environment_changes": [], "side_effects": None,
+        "cells": [{"index": i, "status": "same", "execution_count": i, "reason": None, "cause": None, "hint": None,
+                   "diffs": []} for i in (1, 2, 3)],
     }
     assert differs["status"] == "differs" and differs["runs"] == 2 and differs["first_difference"] == 2
     assert differs["rng_divergence"] == {"cell": 1, "backend": "numpy", "against": "stored"}

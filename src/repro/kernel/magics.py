@@ -180,23 +180,34 @@ def format_log(records: list[CellRecord]) -> str:
     """The records as a text table: one row per cell, one column per backend.
 
     A backend cell shows the state digest after the cell, with ``*`` when the
-    cell drew from that generator.
+    cell drew from that generator. ``!`` after the cell number marks a cell that
+    raised; an ``unseeded`` column, when any cell has one, counts the generators
+    a cell created without a seed and repro seeded.
     """
     if not records:
         return "repro: no cells recorded yet"
     names = sorted({name for r in records for name in r.backends})
-    header = ["cell", "seed", "mode", *names]
+    unseeded = any(r.unseeded_generators for r in records)
+    header = ["cell", "seed", "mode", *names] + (["unseeded"] if unseeded else [])
     rows = [header]
     for r in records:
-        row = ["-" if r.execution_count is None else str(r.execution_count), "-" if r.seed is None else str(r.seed), r.seed_mode]
+        count = "-" if r.execution_count is None else str(r.execution_count)
+        row = [count + ("!" if r.error else ""), "-" if r.seed is None else str(r.seed), r.seed_mode]
         for name in names:
             state = r.backends.get(name)
             if state is None or state.after is None:
                 row.append("")
             else:
                 row.append(state.after + (" *" if state.consumed else ""))
+        if unseeded:
+            row.append(str(r.unseeded_generators) if r.unseeded_generators else "")
         rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    if any(r.error for r in records):
+        lines.append("! the cell raised an exception")
+    if unseeded:
+        lines.append("unseeded: generators the cell created without a seed (default_rng(), RandomState(), "
+                     "random.Random()...), seeded by repro from the cell's seed")
     lines.append("* the cell drew random numbers from this generator")
     return "\n".join(lines)

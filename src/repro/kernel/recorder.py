@@ -101,6 +101,7 @@ class CellRecorder:
                 error=not result.success,
                 before=before,
                 after=after,
+                unseeded_generators=self._state.draws,
             )
             self.records.append(payload)
             self._payloads.write_payload(payload)

@@ -13,7 +13,7 @@ Causes of a differing cell, from repeated runs (``verify --runs N``):
 
 from __future__ import annotations
 
-from repro.notebook.compare import CompareOptions, compare_outputs
+from repro.notebook.compare import CompareOptions, compare_outputs, options_for_cell
 from repro.notebook.io import stored_payloads
 from repro.notebook.results import Divergence, NotebookRun
 from repro.payload import CellRecord, parse_records
@@ -42,7 +42,7 @@ def is_hash_order(index: int, runs: list[NotebookRun], hash_run: NotebookRun, op
 
 
 def _outputs_differ(a_cell, b_cell, options: CompareOptions) -> bool:
-    return bool(compare_outputs(a_cell.get("outputs", []), b_cell.get("outputs", []), options))
+    return bool(compare_outputs(a_cell.get("outputs", []), b_cell.get("outputs", []), options_for_cell(options, a_cell)))
 
 
 def first_divergence(reference: dict[int, CellRecord], other: dict[int, CellRecord],

@@ -34,6 +34,7 @@ from nbclient.util import run_hook
 from traitlets import Type
 
 from repro.notebook.io import notebook_hash_seed
+from repro.notebook.kernels import choose_kernel
 from repro.notebook.markers import cell_markers, may_raise
 from repro.notebook.pool import KernelPool
 from repro.notebook.results import DEFAULT_HASH_SEED, Failure, NotebookRun
@@ -95,6 +96,38 @@ def _current_python_manager() -> ReproKernelManager:
         language="python",
     )
     return manager
+
+
+def _kernel_manager(nb, options: ExecuteOptions, run: NotebookRun) -> ReproKernelManager | None:
+    """The manager of the kernel to start, with ``run.kernel_name`` set; None (and
+    ``run.failure`` set) when no kernel here can run the notebook."""
+    if options.current_python:
+        run.kernel_name = "(current python)"
+        return _current_python_manager()
+    if options.kernel_name:  # the user's choice, checked before anything ran
+        run.kernel_name = options.kernel_name
+        return ReproKernelManager(kernel_name=options.kernel_name)
+    choice = choose_kernel(nb.metadata, _installed)
+    run.kernel_name = choice.name
+    if choice.missing is not None:
+        run.failure = Failure("kernel", choice.missing)
+        return None
+    if choice.note is not None:
+        run.notes.append(choice.note)
+    return ReproKernelManager(kernel_name=choice.name)
+
+
+def _installed(name: str) -> bool:
+    """Whether a kernelspec of this name is installed, as the kernel manager will look it up."""
+    from jupyter_client.kernelspec import NoSuchKernel
+
+    try:
+        ReproKernelManager(kernel_name=name).kernel_spec
+    except NoSuchKernel:
+        return False
+    except Exception:  # a broken kernelspec: starting it will say what is wrong, in one line
+        return True
+    return True
 
 
 class _Client(NotebookClient):
@@ -194,14 +227,11 @@ def execute_notebook(
     """
     pool = pool or KernelPool(1)
     hash_seed = options.hash_seed or notebook_hash_seed(nb) or DEFAULT_HASH_SEED
-    kernel_name = options.kernel_name or nb.metadata.get("kernelspec", {}).get("name") or "python3"
-    if options.current_python:
-        manager = _current_python_manager()
-        kernel_name = "(current python)"
-    else:
-        manager = ReproKernelManager(kernel_name=kernel_name)
     work = copy.deepcopy(nb)
-    run = NotebookRun(notebook=work, kernel_name=kernel_name, hash_seed=hash_seed)
+    run = NotebookRun(notebook=work, hash_seed=hash_seed)
+    manager = _kernel_manager(nb, options, run)
+    if manager is None:
+        return run
     client = _Client(
         work, run, PRELOAD.replace("__REPRO_SEED__", repr(options.seed)), progress,
         km=manager,

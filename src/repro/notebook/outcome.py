@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from repro.environment import environment_changes
-from repro.notebook.compare import CompareOptions, OutputDiff, compare_outputs
+from repro.notebook.compare import CompareOptions, OutputDiff, compare_outputs, options_for_cell
 from repro.notebook.diagnose import classify, is_hash_order, rng_divergence, stale_notes
+from repro.notebook.hints import attach_hints
 from repro.notebook.markers import cell_markers
 from repro.notebook.results import CellResult, Failure, NotebookResult, NotebookRun
 
@@ -60,7 +61,8 @@ def compare_cells(expected_nb, actual_nb, options: CompareOptions, executed: set
         if "ignore-output" in cell_markers(cell):
             result.status, result.reason = "skipped", "output ignored"
             continue
-        result.diffs = compare_outputs(cell.get("outputs", []), actual.get("outputs", []), options)
+        result.diffs = compare_outputs(cell.get("outputs", []), actual.get("outputs", []),
+                                       options_for_cell(options, cell))
         if result.diffs:
             result.status = "differs"
     return results
@@ -85,6 +87,7 @@ def judge_runs(path: Path, stored_nb, runs: list[NotebookRun], options: CompareO
     cells = compare_cells(stored_nb, primary.notebook, options, executed=primary.executed, failure=primary.failure)
     if primary.failure is None:
         _compare_other_runs(stored_nb, cells, runs, primary, options)
+    attach_hints(stored_nb, cells, options)
     status = notebook_status(cells, primary.failure)
     result = NotebookResult(
         path=path,
@@ -95,12 +98,17 @@ def judge_runs(path: Path, stored_nb, runs: list[NotebookRun], options: CompareO
         records=primary.records,
         runs=len(runs),
         rng_divergence=rng_divergence(stored_nb, runs) if status != "reproduced" else None,
-        notes=stale_notes(stored_nb) if status != "reproduced" else [],
+        notes=_run_notes(runs) + (stale_notes(stored_nb) if status != "reproduced" else []),
     )
     recorded_env = stored_nb.metadata.get("repro", {}).get("environment")
     if status != "reproduced" and recorded_env and primary.environment:
         result.environment_changes = environment_changes(recorded_env, primary.environment)
     return result
+
+
+def _run_notes(runs: list[NotebookRun]) -> list[str]:
+    """The runs' own notes (a kernel fallen back to, say), each once, in order."""
+    return list(dict.fromkeys(note for run in runs for note in run.notes))
 
 
 def _compare_other_runs(stored_nb, cells: list[CellResult], runs: list[NotebookRun], primary: NotebookRun,
@@ -112,8 +120,9 @@ def _compare_other_runs(stored_nb, cells: list[CellResult], runs: list[NotebookR
         if run is primary:
             continue
         for cell in comparable:
-            diffs = compare_outputs(stored_nb.cells[cell.index].get("outputs", []),
-                                    run.notebook.cells[cell.index].get("outputs", []), options)
+            stored = stored_nb.cells[cell.index]
+            diffs = compare_outputs(stored.get("outputs", []), run.notebook.cells[cell.index].get("outputs", []),
+                                    options_for_cell(options, stored))
             differs[cell.index].append(bool(diffs))
             if diffs and cell.status == "same":
                 cell.status, cell.diffs = "differs", diffs
@@ -161,4 +170,5 @@ def diff_result(path: Path, a_nb, b_nb, options: CompareOptions) -> NotebookResu
                 CellResult(index=index, status="differs", reason="only in the second notebook",
                            diffs=[OutputDiff("extra", "cell", None, "code cell", "")])
             )
+    attach_hints(a_nb, cells, options)
     return NotebookResult(path=path, status=notebook_status(cells, None), cells=cells)

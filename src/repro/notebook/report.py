@@ -14,8 +14,13 @@ JSON schema, version 1::
           "first_difference": INDEX | null, # first cell that differs or failed
           "runs": 2,                        # executions compared (verify --runs)
           "rng_divergence": null | {"cell": INDEX, "backend": "numpy", "against": "stored" | "runs"},
-          "notes": ["cell 5 was edited since its outputs were recorded", ...],   # stale outputs
+          "notes": ["cell 5 was edited since its outputs were recorded", ...],   # how it ran, stale outputs
           "environment_changes": [{"key": "packages.numpy", "recorded": "1.26.4", "current": "2.4.6"}],
+          "side_effects": null | {          # files the runs created or changed under the notebook's folder
+            "created": ["out.csv", "data/cache.npz"],   # relative, "/"-separated, sorted
+            "changed": ["doc_sanitize.cfg"],
+            "isolated": false               # true: in a scratch copy (--isolate), the folder is untouched
+          },                                # null: not tracked (diff, or over 10,000 entries)
           "cells": [
             {
               "index": 4,                   # position in the notebook's cells, from 0, markdown included
@@ -23,6 +28,8 @@ JSON schema, version 1::
               "execution_count": 3,         # stored In [n], or null
               "reason": null | "...",       # why skipped or failed
               "cause": null | "nondeterministic" | "hash-order" | "drift",   # with --runs
+              "hint": null | "...",         # a differing cell: what it likely means and the fix to paste
+                                            # (a clock reading and its mask, a renderer missing here)
               "diffs": [{"kind": ..., "key": ..., "expected": ..., "actual": ..., "diff": ..., "image": ...,
                          "index": POSITION | null}]   # among the cell's non-stream outputs
             }
@@ -32,7 +39,8 @@ JSON schema, version 1::
     }
 
 Only code cells are listed. In the terminal, cells are numbered from 1 as a
-person counts them in the notebook, with the stored ``In [n]``.
+person counts them in the notebook, with the stored ``In [n]``. Keys added to
+version 1 since it first shipped: ``hint`` on cells, ``side_effects`` on notebooks.
 """
 
 from __future__ import annotations
@@ -140,6 +148,8 @@ def render_text(results: Iterable[NotebookResult], colour: bool = False) -> str:
             lines.append(f"  {style(cell_label(cell), 'bold')}{cause}: {style(note, 'yellow' if cell.index == first else 'dim')}")
             for diff in cell.diffs:
                 lines.extend("    " + line for line in _render_diff(diff, style))
+            if cell.hint:
+                lines.append(f"    {style('hint:', 'cyan')} {printable(cell.hint)}")
         lines.extend("  " + printable(line) for line in explanation(result))
     return "\n".join(lines)
 
@@ -161,6 +171,7 @@ def explanation(result: NotebookResult) -> list[str]:
         else:
             lines.append(f"drift: the random stream changed upstream, at cell {divergence.cell + 1}")
     lines.extend(f"note: {note}" for note in result.notes)
+    lines.extend(side_effect_lines(result))
     if result.environment_changes:
         lines.append("environment changed since recording:")
         for key, before, after in result.environment_changes[:20]:
@@ -168,6 +179,28 @@ def explanation(result: NotebookResult) -> list[str]:
         if len(result.environment_changes) > 20:
             lines.append(f"  ... {len(result.environment_changes) - 20} more")
     return lines
+
+
+_MAX_NAMES = 10  # file names listed per kind in the text report (JSON has them all)
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:_MAX_NAMES])
+    return shown + (f" and {len(names) - _MAX_NAMES} more" if len(names) > _MAX_NAMES else "")
+
+
+def side_effect_lines(result: NotebookResult) -> list[str]:
+    """The files the runs created or changed in the notebook's folder, if any."""
+    effects = result.side_effects
+    if effects is None or not (effects.created or effects.changed):
+        return []
+    parts = [f"created {_names(effects.created)}"] if effects.created else []
+    parts += [f"changed {_names(effects.changed)}"] if effects.changed else []
+    where = "in its scratch copy of the folder" if effects.isolated else "in the notebook's folder"
+    line = f"files written {where}: {'; '.join(parts)}"
+    if result.status != "reproduced" and not effects.isolated:
+        line += " (a later run finds them there; --isolate runs each in a scratch copy)"
+    return [line]
 
 
 def _render_diff(diff, style: _Style) -> list[str]:
@@ -224,6 +257,7 @@ def to_json_data(results: Iterable[NotebookResult]) -> dict:
                     {"key": key, "recorded": before, "current": after}
                     for key, before, after in result.environment_changes
                 ],
+                "side_effects": None if result.side_effects is None else asdict(result.side_effects),
                 "cells": [
                     {
                         "index": c.index,
@@ -231,6 +265,7 @@ def to_json_data(results: Iterable[NotebookResult]) -> dict:
                         "execution_count": c.execution_count,
                         "reason": c.reason,
                         "cause": c.cause,
+                        "hint": c.hint,
                         "diffs": [asdict(d) for d in c.diffs],
                     }
                     for c in result.cells
@@ -265,6 +300,8 @@ def render_junit(results: list[NotebookResult], name: str = "repro-nb") -> bytes
             tag = "failure" if result.status == "differs" else "error"
             element = ET.SubElement(case, tag, message=printable(_summary(result)))
             element.text = render_text([result], colour=False)
+        elif result.notes or side_effect_lines(result):  # a kernel fallen back to, files written
+            ET.SubElement(case, "system-out").text = render_text([result], colour=False)
     ET.indent(suite)
     return ET.tostring(suite, encoding="utf-8", xml_declaration=True) + b"\n"
 

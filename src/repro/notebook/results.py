@@ -27,6 +27,15 @@ class Failure:
 
 
 @dataclass
+class SideEffects:
+    """Files (relative to the notebook's folder, ``/``-separated) a run created or changed there."""
+
+    created: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    isolated: bool = False  # in a scratch copy of the folder (--isolate): the folder itself is untouched
+
+
+@dataclass
 class NotebookRun:
     """The outcome of executing one notebook."""
 
@@ -39,6 +48,8 @@ class NotebookRun:
     duration: float = 0.0
     records_available: bool = False  # repro was importable in the kernel
     environment: dict | None = None  # captured in the kernel after the last cell (repro.environment)
+    notes: list[str] = field(default_factory=list)  # about how it ran: a kernel fallen back to, say
+    side_effects: SideEffects | None = None  # with isolate: what the run wrote into its scratch folder
 
 
 @dataclass
@@ -49,6 +60,7 @@ class CellResult:
     diffs: list[OutputDiff] = field(default_factory=list)
     reason: str | None = None  # why skipped or failed
     cause: str | None = None  # for a differing cell, with --runs: "nondeterministic" | "hash-order" | "drift"
+    hint: str | None = None  # for a differing cell: what it likely means and the fix (repro.notebook.hints)
 
 
 @dataclass(frozen=True)
@@ -70,8 +82,9 @@ class NotebookResult:
     records: dict[int, dict] = field(default_factory=dict)
     runs: int = 1
     rng_divergence: Divergence | None = None
-    notes: list[str] = field(default_factory=list)  # signs of stale stored outputs
+    notes: list[str] = field(default_factory=list)  # how it ran (kernel fallback), signs of stale stored outputs
     environment_changes: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    side_effects: SideEffects | None = None  # files the runs created or changed; None when not tracked
 
     @property
     def differing(self) -> list[CellResult]:

@@ -12,6 +12,7 @@ Bad input raises :class:`~repro.notebook.errors.InputError` before any kernel st
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 from pathlib import Path
@@ -28,10 +29,11 @@ from repro.notebook.io import (
     write_notebook_atomic,
 )
 from repro.notebook.errors import InputError
+from repro.notebook.folder import check_isolatable, merge_side_effects, scratch_copy, side_effects, snapshot
 from repro.notebook.outcome import diff_result, explain_hash_order, judge_runs, needs_hash_run
 from repro.notebook.pool import KernelPool
-from repro.notebook.results import DEFAULT_HASH_SEED, NotebookResult, NotebookRun, RecordResult
-from repro.options import Options, check_kernel
+from repro.notebook.results import DEFAULT_HASH_SEED, Failure, NotebookResult, NotebookRun, RecordResult
+from repro.options import ExecuteOptions, Options, check_kernel
 
 #: ``progress(path, run, cell_index, cell_count)``: a cell is about to run. *run* counts
 #: from 0; with ``runs=N`` the run under another PYTHONHASHSEED, if any, is run N.
@@ -47,11 +49,13 @@ def verify_notebook(notebook: NotebookLike, options: Options | None = None, runs
 
     *notebook* is a path, or a NotebookNode with *path* saying where it lives (its folder
     is the kernels' working directory; default: the current directory). Never modifies
-    the notebook. With ``runs >= 2`` each differing cell gets a cause.
+    the notebook. With ``runs >= 2`` each differing cell gets a cause. The result lists the
+    files the runs created or changed in the folder; with ``options.execute.isolate`` each
+    run works in a scratch copy of the folder, removed afterwards.
     """
     options = options or Options()
     where, nb = _load(notebook, path)
-    check_kernel(options)
+    _preflight(options, [where])
     return _verify(where, nb, options, _check_runs(runs), progress, KernelPool(options.kernel_cap))
 
 
@@ -62,7 +66,7 @@ def verify_notebooks(notebooks: Iterable[str | os.PathLike], options: Options | 
     options = options or Options()
     runs = _check_runs(runs)
     loaded = _load_all(notebooks)
-    check_kernel(options)
+    _preflight(options, [p for p, _, _ in loaded])
     pool = KernelPool(options.kernel_cap)
     jobs = [(lambda p=p, nb=nb: _verify(p, nb, options, runs, progress, pool)) for p, nb, _ in loaded]
     return pool.map(jobs, threads=min(pool.size, len(jobs)))
@@ -74,9 +78,9 @@ def record_notebook(notebook: str | os.PathLike, options: Options | None = None,
     and the run's metadata. The file is replaced atomically, and only when the whole
     notebook ran."""
     options = options or Options()
-    ((where, nb, snapshot),) = _load_all([notebook])
-    check_kernel(options)
-    return _record(where, nb, snapshot, options, progress, KernelPool(options.kernel_cap))
+    ((where, nb, unchanged),) = _load_all([notebook])
+    _preflight(options, [where])
+    return _record(where, nb, unchanged, options, progress, KernelPool(options.kernel_cap))
 
 
 def record_notebooks(notebooks: Iterable[str | os.PathLike], options: Options | None = None,
@@ -84,7 +88,7 @@ def record_notebooks(notebooks: Iterable[str | os.PathLike], options: Options | 
     """:func:`record_notebook` for many notebooks, in parallel up to ``options.jobs`` kernels."""
     options = options or Options()
     loaded = _load_all(notebooks)
-    check_kernel(options)
+    _preflight(options, [p for p, _, _ in loaded])
     pool = KernelPool(options.kernel_cap)
     jobs = [(lambda p=p, nb=nb, snap=snap: _record(p, nb, snap, options, progress, pool)) for p, nb, snap in loaded]
     return pool.map(jobs, threads=min(pool.size, len(jobs)))
@@ -103,6 +107,8 @@ def diff_notebooks(a: NotebookLike, b: NotebookLike, options: Options | None = N
 
 def _verify(path: Path, nb, options: Options, runs: int, progress: Progress | None,
             pool: KernelPool) -> NotebookResult:
+    isolate = options.execute.isolate
+    before = None if isolate else snapshot(path.parent)
     executions = _execute_runs(path, nb, options, runs, progress, pool)
     result = judge_runs(path, nb, executions, options.compare)
     if runs > 1 and needs_hash_run(result) and not pool.stopping.is_set():
@@ -112,6 +118,11 @@ def _verify(path: Path, nb, options: Options, runs: int, progress: Progress | No
         other = dataclasses.replace(options.execute, hash_seed="1" if hash_seed != "1" else "2")
         hash_run = _execute(path, nb, other, _run_progress(progress, path, runs), pool)
         explain_hash_order(result, executions, hash_run, options.compare)
+        executions = [*executions, hash_run]
+    if isolate:
+        result.side_effects = merge_side_effects([run.side_effects for run in executions])
+    else:
+        result.side_effects = side_effects(before, snapshot(path.parent))
     return result
 
 
@@ -124,7 +135,7 @@ def _execute_runs(path: Path, nb, options: Options, runs: int, progress: Progres
     return done or [_execute(path, nb, options.execute, None, pool)]
 
 
-def _record(path: Path, nb, snapshot: Snapshot, options: Options, progress: Progress | None,
+def _record(path: Path, nb, unchanged: Snapshot, options: Options, progress: Progress | None,
             pool: KernelPool) -> RecordResult:
     """Run, then replace the file: only if the whole notebook ran, the file may be replaced,
     and nobody changed it meanwhile (a save from an editor would be lost)."""
@@ -137,16 +148,36 @@ def _record(path: Path, nb, snapshot: Snapshot, options: Options, progress: Prog
         where = "" if run.failure.cell_index is None else f" at cell {run.failure.cell_index + 1}"
         return RecordResult(path, run, False, f"not recorded, failed{where}: {run.failure.message}")
     try:
-        write_notebook_atomic(store_records(run), path, unchanged_since=snapshot)
+        write_notebook_atomic(store_records(run), path, unchanged_since=unchanged)
     except InputError as exc:
         return RecordResult(path, run, False, f"not recorded: {exc}")
-    return RecordResult(path, run, True, f"recorded {path} ({run.duration:.1f} s)")
+    notes = "".join(f"; note: {note}" for note in run.notes)
+    return RecordResult(path, run, True, f"recorded {path} ({run.duration:.1f} s){notes}")
 
 
-def _execute(path: Path, nb, options, progress, pool: KernelPool) -> NotebookRun:
+def _execute(path: Path, nb, options: ExecuteOptions, progress, pool: KernelPool) -> NotebookRun:
     from repro.notebook.execute import execute_notebook  # imports nbclient
 
-    return execute_notebook(nb, path, options, progress=progress, pool=pool)
+    if not options.isolate:
+        return execute_notebook(nb, path, options, progress=progress, pool=pool)
+    try:
+        with scratch_copy(path.parent) as folder:
+            before = snapshot(folder)
+            run = execute_notebook(nb, folder / path.name, options, progress=progress, pool=pool)
+            run.side_effects = side_effects(before, snapshot(folder), isolated=True)
+    except (OSError, InputError) as exc:  # the copy failed (a full disk, the folder grew meanwhile)
+        message = f"could not start: no scratch copy of {path.parent} for --isolate: {exc}"
+        return NotebookRun(notebook=copy.deepcopy(nb), failure=Failure("kernel", message))
+    return run
+
+
+def _preflight(options: Options, paths: list[Path]) -> None:
+    """Before any kernel starts: the kernel the options name exists, and with isolate, every
+    notebook's folder is small enough to copy for each run."""
+    check_kernel(options)
+    if options.execute.isolate:
+        for folder in dict.fromkeys(p.resolve().parent for p in paths):
+            check_isolatable(folder)
 
 
 def _run_progress(progress: Progress | None, path: Path, run: int):

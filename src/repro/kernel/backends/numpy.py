@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
-from repro.kernel.backends import Backend, Restore, SeededStates, read_memory
+from repro.kernel.backends import Backend, MemoryView, Restore, SeededStates, memory_view
 
 # numpy's mt19937_state struct: uint32_t key[624]; int pos. Every draw moves
 # pos, and every regeneration of key (each 624 draws) changes its first words,
@@ -21,6 +21,7 @@ class NumpyBackend(Backend):
 
     def __init__(self) -> None:
         self._seeded = SeededStates()  # seed -> state() right after seeding
+        self._views: tuple[MemoryView, MemoryView] | None = None  # key[0:16] and pos of one MT19937
 
     def seed(self, seed: int) -> bytes:
         sys.modules["numpy.random"].seed(seed)
@@ -33,12 +34,19 @@ class NumpyBackend(Backend):
 
     def state(self) -> bytes:
         bit_generator = sys.modules["numpy.random"].mtrand._rand._bit_generator
-        if type(bit_generator).__name__ == "MT19937":
-            # Read through the documented ctypes interface: under 1 µs, where
-            # get_state() copies the state into new objects (~40 µs).
+        views = self._views
+        if views is None or views[0].owner is not bit_generator:
+            if type(bit_generator).__name__ != "MT19937":
+                return repr(bit_generator.state).encode()
+            # Found through the documented ctypes interface; reading it costs a
+            # fraction of a microsecond, where get_state() copies the state into
+            # new objects (~40 µs).
             address = bit_generator.ctypes.state_address
-            return read_memory(address, 4 * _FINGERPRINT_WORDS) + read_memory(address + _POS_OFFSET, 4)
-        return repr(bit_generator.state).encode()
+            views = self._views = (
+                memory_view(bit_generator, address, 4 * _FINGERPRINT_WORDS),
+                memory_view(bit_generator, address + _POS_OFFSET, 4),
+            )
+        return views[0].read() + views[1].read()
 
     def patch(self, entropy: Callable[[int], int]) -> Restore:
         # Every generator numpy creates without a seed (default_rng(),

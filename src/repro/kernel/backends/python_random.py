@@ -8,7 +8,7 @@ import struct
 import sys
 from typing import Callable
 
-from repro.kernel.backends import Backend, Restore, SeededStates, read_memory, write_memory
+from repro.kernel.backends import Backend, MemoryView, Restore, SeededStates, memory_view
 
 _MT_WORDS = 624
 # CPython's _random.Random object: PyObject_HEAD, int index, uint32_t state[624].
@@ -25,41 +25,52 @@ class PythonRandomBackend(Backend):
     module = "random"
 
     def __init__(self) -> None:
-        self._fast_state: bool | None = None
-        self._seeded = SeededStates()  # seed -> the whole C state right after seeding
+        self._fast_state: bool | None = None  # the C layout is the expected one (checked once)
+        self._views: tuple[MemoryView, MemoryView] | None = None  # fingerprint and whole state
+        self._seeded = SeededStates()  # seed -> (whole state, fingerprint) right after seeding
 
     def seed(self, seed: int) -> bytes | None:
-        # What random.seed(int) does, without its Python-level type checks.
         inst = sys.modules["random"]._inst
         inst.gauss_next = None
-        if self._fast_state is None:
-            self._fast_state = self._layout_matches(inst)
-        if not self._fast_state:
-            _random.Random.seed(inst, seed)
+        views = self._views_of(inst)
+        if views is None:
+            _random.Random.seed(inst, seed)  # random.seed(int) without its Python-level checks
             return None
-        # Seeding computes 2,500 bytes from the seed (about 7 µs); copying them back is
-        # well under 1 µs and leaves exactly the same state.
+        # Seeding computes 2,500 bytes from the seed (about 7 µs); copying them back
+        # leaves exactly the same state in a fraction of a microsecond.
         known = self._seeded.get(seed)
         if known is None:
             _random.Random.seed(inst, seed)
-            state = read_memory(id(inst) + _HEAD, _STATE_SIZE)
-            known = state, state[:FINGERPRINT_SIZE]
+            whole = views[1].read()
+            known = whole, whole[:FINGERPRINT_SIZE]
             self._seeded.keep(seed, known)
         else:
-            write_memory(id(inst) + _HEAD, known[0])
+            views[1].write(known[0])
         return known[1]
 
     def state(self) -> bytes:
         inst = sys.modules["random"]._inst
         # gauss() keeps its second value in Python; it is part of the stream.
         gauss = b"" if inst.gauss_next is None else repr(inst.gauss_next).encode()
+        views = self._views_of(inst)
+        if views is not None:
+            # Reading the C struct costs a fraction of a microsecond; getstate()
+            # builds a 625-tuple of ints (about 8 µs) on every cell.
+            return views[0].read() + gauss
+        return _state_bytes(inst.getstate())[:FINGERPRINT_SIZE] + gauss
+
+    def _views_of(self, inst: object) -> tuple[MemoryView, MemoryView] | None:
+        """Views of *inst*'s C state (fingerprint, whole), or None where the layout is not the one expected."""
+        views = self._views
+        if views is not None and views[0].owner is inst:
+            return views
         if self._fast_state is None:
             self._fast_state = self._layout_matches(inst)
-        if self._fast_state:
-            # Reading the C struct costs under a microsecond; getstate() builds
-            # a 625-tuple of ints (about 8 µs) on every cell.
-            return read_memory(id(inst) + _HEAD, FINGERPRINT_SIZE) + gauss
-        return _state_bytes(inst.getstate())[:FINGERPRINT_SIZE] + gauss
+        if not self._fast_state:
+            return None
+        address = id(inst) + _HEAD
+        self._views = memory_view(inst, address, FINGERPRINT_SIZE), memory_view(inst, address, _STATE_SIZE)
+        return self._views
 
     @staticmethod
     def _layout_matches(inst: object) -> bool:

@@ -6,8 +6,10 @@ the outputs are the same). :mod:`~repro.notebook.compare.text` normalises and
 diffs text, :mod:`~repro.notebook.compare.media` compares JSON, SVG and images.
 """
 
+from repro.notebook.compare.ipython import options_for_cell
 from repro.notebook.compare.model import CompareOptions, OutputDiff
 from repro.notebook.compare.outputs import compare_outputs
 from repro.notebook.compare.text import normalize_text, render_terminal, unified_diff
 
-__all__ = ["CompareOptions", "OutputDiff", "compare_outputs", "normalize_text", "render_terminal", "unified_diff"]
+__all__ = ["CompareOptions", "OutputDiff", "compare_outputs", "normalize_text", "options_for_cell", "render_terminal",
+           "unified_diff"]

@@ -21,6 +21,8 @@ class CompareOptions:
     masks: tuple[tuple[str, str], ...] = ()  # extra (regex, replacement) pairs, applied after the built-in ones
     image_tolerance: float = 0.0  # max per-channel difference (0-255) for a pixel to count as equal
     normalize: bool = True  # the safe built-in normalisation (off only for debugging)
+    mime_subset: bool = False  # compare only the MIME types both sides of an output have
+    known_forms: frozenset = frozenset()  # IPython's volatile forms the cell may print (compare.ipython)
 
     def __post_init__(self):
         for name in ("rtol", "atol", "image_tolerance"):
@@ -35,6 +37,7 @@ class CompareOptions:
         for regex, replacement in masks:
             check_mask(regex, replacement)
         object.__setattr__(self, "masks", masks)
+        object.__setattr__(self, "known_forms", frozenset(self.known_forms))
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,11 @@ What counts as "the same":
   whitespace do not count; then the user's masks apply. With ``rtol``/``atol``,
   numbers inside text compare within tolerance while the text around them must
   match exactly.
+* IPython's own volatile output (timing magics, ``%%writefile``'s message) is
+  normalised in the cells that use those magics: see
+  :mod:`~repro.notebook.compare.ipython` and ``options_for_cell``.
+* With ``mime_subset``, a rich output compares only the MIME types both sides have
+  (when they have at least one in common).
 
 Imports stay light: Pillow, XML, JSON and difflib are imported by
 the functions that need them.
@@ -143,7 +148,11 @@ def _compare_rich(expected_item, actual_item, options: CompareOptions) -> list[O
     e_data = expected.get("data") or {}
     a_data = actual.get("data") or {}
     diffs = []
-    for mime in list(e_data) + [m for m in a_data if m not in e_data]:
+    mimes = list(e_data) + [m for m in a_data if m not in e_data]
+    if options.mime_subset and any(m in a_data for m in e_data):
+        # Only the representations both sides have; with none in common, nothing is skipped.
+        mimes = [m for m in e_data if m in a_data]
+    for mime in mimes:
         if mime not in a_data:
             diffs.append(OutputDiff("mime", mime, describe_value(mime, e_data[mime], options), None, "",
                                     index=position))

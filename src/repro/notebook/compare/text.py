@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from repro.notebook.compare.ipython import normalize_known_forms
 from repro.notebook.compare.model import CompareOptions, OutputDiff
 
 DIFF_MAX_LINES = 60  # lines of unified diff kept (headers included)
@@ -97,7 +98,9 @@ def normalize_text(text: str, options: CompareOptions) -> str:
     Built-in: ANSI escapes removed; carriage returns and backspaces applied;
     ``0x`` + 6-16 hex digits -> ``0x<address>``; ipykernel's temporary cell files
     -> ``<ipykernel>.py``; widget ``"model_id"`` values -> ``<model_id>``; trailing
-    whitespace of every line and trailing newlines of the text dropped.
+    whitespace of every line and trailing newlines of the text dropped; then IPython's
+    volatile forms that the cell may print (``options.known_forms``, see
+    :mod:`repro.notebook.compare.ipython`).
     """
     if options.normalize:
         if "\x1b" in text or "\x9b" in text:
@@ -111,6 +114,8 @@ def normalize_text(text: str, options: CompareOptions) -> str:
             text = _MODEL_ID_RE.sub(r"\g<1><model_id>\g<2>", text)
         # (Not a regex: r"[ \t]+\n" backtracks quadratically on long runs of blanks.)
         text = "\n".join([line.rstrip() for line in text.split("\n")]).rstrip()
+        if options.known_forms:
+            text = normalize_known_forms(text, options.known_forms)
     for regex, replacement in options.masks:
         text = re.sub(regex, replacement, text)
     return text
