@@ -207,3 +207,26 @@ def test_the_entry_point_names_this_module():
     if not found:
         pytest.skip("repro's pytest11 entry point is not installed (pip install -e . after adding it)")
     assert found[0].value == "repro.pytest_plugin"
+
+
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+def test_mime_subset_and_isolate_options(run_pytest, pytester, recorded):
+    path = copy(recorded["first"], pytester.path, "rendered.ipynb")
+    nb = nbformat.read(path, 4)
+    nb.cells[2].outputs[0]["data"]["image/png"] = PNG  # a representation this machine does not render
+    nb.cells.append(nbformat.v4.new_code_cell("open('written.txt', 'w').write('x')"))
+    nbformat.write(nb, path)
+    result = run_pytest("--repro")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["    image/png: only in the stored outputs", "    hint: *renderer missing here*"])
+    (pytester.path / "written.txt").unlink()
+    result = run_pytest("--repro", "--repro-mime-subset", "--repro-isolate")
+    result.assert_outcomes(passed=1)
+    assert not (pytester.path / "written.txt").exists()  # it was written in a scratch copy
+    config = pytester.parseconfigure(*PLUGIN, "--repro", "--repro-mime-subset", "--repro-isolate")
+    from repro.pytest_plugin import _OPTIONS
+
+    options, _ = config.stash[_OPTIONS]
+    assert options.compare.mime_subset and options.execute.isolate

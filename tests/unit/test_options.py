@@ -181,3 +181,45 @@ def test_a_sanitize_file_that_is_not_ini_is_an_error(tmp_path, content):
 def test_a_missing_sanitize_file_is_an_error(tmp_path):
     with pytest.raises(InputError, match="cannot read sanitize file"):
         read_sanitize_file(tmp_path / "nope.cfg")
+
+
+def test_mime_subset_from_the_table_and_the_keyword(tmp_path):
+    write_pyproject(tmp_path, "mime_subset = true")
+    assert resolve_options(tmp_path).compare.mime_subset is True
+    assert resolve_options(tmp_path, mime_subset=False).compare.mime_subset is False
+    write_pyproject(tmp_path, "")
+    assert resolve_options(tmp_path).compare.mime_subset is False
+    assert resolve_options(tmp_path, mime_subset=True).compare.mime_subset is True
+
+
+@pytest.mark.parametrize(("kwargs", "table", "message"), [
+    ({}, "mime_subset = 'yes'", "[tool.repro] mime_subset must be true or false, not 'yes'"),
+    ({"mime_subset": 1}, "", "mime_subset must be true or false, not 1"),
+    ({"isolate": "yes"}, "", "isolate must be true or false, not 'yes'"),
+])
+def test_bad_flags_are_one_line_errors(tmp_path, kwargs, table, message):
+    write_pyproject(tmp_path, table)
+    with pytest.raises(InputError) as info:
+        resolve_options(tmp_path, **kwargs)
+    assert str(info.value).endswith(message) and "\n" not in str(info.value)
+
+
+def test_isolate_is_an_execute_option(tmp_path):
+    write_pyproject(tmp_path, "")
+    assert resolve_options(tmp_path).execute.isolate is False
+    assert resolve_options(tmp_path, isolate=True).execute.isolate is True
+
+
+def test_the_command_line_passes_the_new_flags(tmp_path, monkeypatch):
+    from repro.cli import _options, build_parser
+
+    monkeypatch.chdir(tmp_path)
+    write_pyproject(tmp_path, "mime_subset = true")
+    args = build_parser().parse_args(["verify", "--isolate", "nb.ipynb"])
+    resolved = _options(args)
+    assert resolved.execute.isolate is True and resolved.compare.mime_subset is True  # the table's
+    args = build_parser().parse_args(["diff", "--mime-subset", "a.ipynb", "b.ipynb"])
+    assert _options(args).compare.mime_subset is True
+    assert build_parser().parse_args(["verify", "nb.ipynb"]).mime_subset is None
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["record", "--isolate", "nb.ipynb"])

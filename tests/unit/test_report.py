@@ -363,3 +363,45 @@ def test_progress_fits_the_terminal(monkeypatch):
     ProgressLine(tty)(Path("a-long-notebook-name.ipynb"), 0, 10, 120)
     line = tty.getvalue().removeprefix("\r\x1b[K")
     assert len(line) <= 29 and line.endswith("...")
+
+
+# --------------------------------------------------------------------------- hints, side effects, kernel notes
+
+
+def test_a_hint_is_shown_under_its_cell_and_carried_in_json():
+    res = judged(runs_outputs=(changed(c2="B\n"),))
+    res.cells[1].hint = "cell 3 prints a clock reading (\x1b[31m): mask it"
+    lines = render_text([res]).splitlines()
+    assert lines[-1] == "    hint: cell 3 prints a clock reading (\\x1b[31m): mask it"  # escaped, like outputs
+    data = to_json_data([res])["notebooks"][0]
+    assert [c["hint"] for c in data["cells"]] == [None, "cell 3 prints a clock reading (\x1b[31m): mask it", None]
+
+
+def test_side_effects_are_listed_in_text_and_json():
+    from repro.notebook.results import SideEffects
+
+    res = judged()
+    res.side_effects = SideEffects(created=["out.csv", "data/a.npz"], changed=["doc.cfg"])
+    assert render_text([res]).splitlines()[1] == (
+        "  files written in the notebook's folder: created out.csv, data/a.npz; changed doc.cfg")
+    assert to_json_data([res])["notebooks"][0]["side_effects"] == {
+        "created": ["out.csv", "data/a.npz"], "changed": ["doc.cfg"], "isolated": False}
+    differs = judged(runs_outputs=(changed(c2="B\n"),))
+    differs.side_effects = SideEffects(created=[f"f{i}" for i in range(12)])
+    line = render_text([differs]).splitlines()[-1]
+    assert "created f0, f1" in line and "f9 and 2 more" in line and "--isolate runs each in a scratch copy" in line
+    differs.side_effects = SideEffects(changed=["x"], isolated=True)
+    assert render_text([differs]).splitlines()[-1] == "  files written in its scratch copy of the folder: changed x"
+    differs.side_effects = SideEffects()
+    assert "files written" not in render_text([differs])
+
+
+def test_a_reproduced_notebook_with_a_note_carries_it_in_junit():
+    res = judged()
+    res.notes = ["the notebook's kernel 'conda-env-x-py' is not installed here: ran on python3"]
+    assert render_text([res]).splitlines()[1] == (
+        "  note: the notebook's kernel 'conda-env-x-py' is not installed here: ran on python3")
+    case = ET.fromstring(render_junit([res])).find("testcase")
+    assert case.find("failure") is None
+    assert "conda-env-x-py" in case.find("system-out").text
+    assert ET.fromstring(render_junit([judged()])).find("testcase/system-out") is None

@@ -69,3 +69,42 @@ def test_a_memory_view_reads_and_writes_what_read_memory_sees():
     assert view.read() == b"2345" == read_memory(address + 2, 4)
     view.write(b"abcd")
     assert bytes(buffer) == b"01abcd6789" and view.owner is buffer
+
+
+@pytest.mark.parametrize("operation", [
+    "pass",
+    "torch.rand(1)",
+    "torch.randn(1, dtype=torch.float64)",  # leaves a cached normal sample
+    "torch.empty(1, dtype=torch.float64).normal_()",
+    "torch.randn(20)",
+    "torch.randint(0, 10, (3,))",
+    "torch.manual_seed(7)",
+    "torch.default_generator.set_state(other)",
+    "torch.randperm(5)",
+    "torch.rand(624)",  # a whole period of the position: the words change instead
+    "torch.rand(1248, dtype=torch.float64)",
+])
+def test_torch_state_is_get_state_whatever_the_cell_did(operation):
+    torch, backend = _torch()
+    from repro.kernel.backends.torch import _generator_state
+
+    other = torch.Generator().manual_seed(99).get_state()
+    for seed in (3, 3, 4):
+        backend.seed(seed)
+        assert backend.state() == _generator_state(torch.default_generator)
+        exec(operation, {"torch": torch, "other": other})
+        assert backend.state() == _generator_state(torch.default_generator)
+        exec(operation, {"torch": torch, "other": other})
+        assert backend.state() == _generator_state(torch.default_generator)
+
+
+def test_torch_reads_its_engine_directly_where_the_layout_is_known():
+    torch, backend = _torch()
+    backend.seed(5)
+    if backend._engine is None:
+        pytest.skip("this torch build's CPU generator has another layout: state() uses get_state()")
+    assert backend._clean is not None
+    state = backend.state()
+    assert state is backend._clean[2]  # no get_state() call: the very bytes seeding left
+    torch.rand(1)
+    assert backend.state() != state

@@ -8,6 +8,9 @@ Built on nbclient's hooks and options rather than a fork of its client:
   runs the notebook all the same, without records;
 - each cell's id travels in the execute request's metadata, as JupyterLab sends it;
 - the kernel starts with ``PYTHONHASHSEED`` fixed, in the notebook's folder;
+- a Python notebook whose own kernel is not installed here runs on ``python3``,
+  with a note on the run; a notebook in another language fails in one line
+  (:mod:`repro.notebook.kernels`);
 - whatever happens (an error, a timeout, a dead kernel, Ctrl-C), the kernel is
   shut down before :func:`execute_notebook` returns or raises.
 """

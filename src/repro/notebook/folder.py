@@ -31,11 +31,13 @@ class TooManyEntries(Exception):
     """A walk went past its limit."""
 
 
-def _walk(folder: Path, limit: int = MAX_ENTRIES) -> Iterator[tuple[str, os.DirEntry]]:
+def _walk(folder: Path, limit: int | None = None) -> Iterator[tuple[str, os.DirEntry]]:
     """``(relative path, entry)`` for every file, link and folder under *folder*, folders first.
 
-    Raises TooManyEntries past *limit* entries. Unreadable folders are passed over.
+    Raises TooManyEntries past *limit* entries (default: MAX_ENTRIES). Unreadable folders
+    are passed over.
     """
+    limit = MAX_ENTRIES if limit is None else limit
     count = 0
     pending = [("", folder)]
     while pending:
@@ -58,7 +60,7 @@ def _walk(folder: Path, limit: int = MAX_ENTRIES) -> Iterator[tuple[str, os.DirE
                 pending.append((relative + "/", Path(entry.path)))
 
 
-def snapshot(folder: Path, limit: int = MAX_ENTRIES) -> dict[str, tuple[int, int]] | None:
+def snapshot(folder: Path, limit: int | None = None) -> dict[str, tuple[int, int]] | None:
     """The size and modification time of every file under *folder*; None past *limit* entries."""
     state = {}
     try:
@@ -102,7 +104,7 @@ def check_isolatable(folder: Path) -> None:
             if entry.is_file(follow_symlinks=False):
                 total += entry.stat(follow_symlinks=False).st_size
                 if total > MAX_COPY_BYTES:
-                    raise InputError(f"--isolate: {folder} holds more than {MAX_COPY_BYTES >> 20} MiB to copy "
+                    raise InputError(f"--isolate: {folder} holds more than {MAX_COPY_BYTES / 2**30:g} GiB to copy "
                                      "for each run; verify it without --isolate")
     except TooManyEntries:
         raise InputError(f"--isolate: {folder} holds more than {MAX_ENTRIES:,} files and folders to copy "

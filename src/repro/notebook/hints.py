@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Callable
 
 from repro.notebook.compare import CompareOptions, OutputDiff
 from repro.notebook.compare.ipython import options_for_cell
-from repro.notebook.compare.text import compare_text
+from repro.notebook.compare.text import compare_text, differing_lines
 
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
 _DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?"
@@ -40,64 +39,54 @@ CLOCK_PATTERNS: tuple[tuple[str, str], ...] = (
     ("epoch", r"\b1\d{9}(?:\.\d+)?\b"),
 )
 
-_EPOCH_FLOOR = 946684800  # 2000-01-01: a reading of a clock, not any ten-digit number
-_MASKED = "<clock>"
+_EPOCH = CLOCK_PATTERNS[-1][1]
+_EPOCH_FLOOR = 946684800  # 2000-01-01: epoch seconds count as a clock reading from then to now
+_REGION_LIMIT = 20_000  # characters of differing lines looked at; a clock reading is short
+_MASKED = "<masked>"  # what --mask and [tool.repro] masks replace a match with
 
 
-def _masker(regex: str, now: float) -> Callable[[str], str]:
-    compiled = re.compile(regex)
-    if regex != CLOCK_PATTERNS[-1][1]:
-        return lambda text: compiled.sub(_MASKED, text)
-
-    def near_now(match: re.Match) -> str:
-        return _MASKED if _EPOCH_FLOOR <= float(match.group()) <= now + 86400 else match.group()
-
-    return lambda text: compiled.sub(near_now, text)
+def _reads_a_clock(regex: str, text: str, now: float) -> bool:
+    for match in re.finditer(regex, text):
+        if regex != _EPOCH or _EPOCH_FLOOR <= float(match.group()) <= now + 86400:
+            return True
+    return False
 
 
-def _text_pairs(diffs: list[OutputDiff]) -> list[OutputDiff] | None:
-    """The text differences, or None when some difference is not one between two texts."""
-    pairs = [d for d in diffs if d.kind in ("text", "error") and d.expected is not None and d.actual is not None]
-    return pairs if len(pairs) == len(diffs) and pairs else None
+def _regions(diffs: list[OutputDiff]) -> list[tuple[OutputDiff, str, str]] | None:
+    """Each difference with the lines of each side that differ; None unless every difference is
+    one between two texts, short enough to look at."""
+    regions = []
+    for diff in diffs:
+        if diff.kind not in ("text", "error") or diff.expected is None or diff.actual is None:
+            return None
+        expected, actual = differing_lines(diff.expected, diff.actual)
+        if len(expected) > _REGION_LIMIT or len(actual) > _REGION_LIMIT:
+            return None
+        regions.append((diff, expected, actual))
+    return regions or None
 
 
 def clock_mask(diffs: list[OutputDiff], options: CompareOptions, now: float | None = None) -> tuple[str, str] | None:
-    """``(mask regex, example)`` when masking clock readings makes every one of *diffs* go away."""
-    pairs = _text_pairs(diffs)
-    if pairs is None:
+    """``(mask regex, example)`` when the mask, as the user would paste it, makes every one of
+    *diffs* go away and what it masks reads a clock; else None."""
+    regions = _regions(diffs)
+    if regions is None:
         return None
     now = time.time() if now is None else now
-    used: list[str] = []
-    for _, regex in CLOCK_PATTERNS:
-        mask = _masker(regex, now)
-        if any(mask(d.expected) != d.expected or mask(d.actual) != d.actual for d in pairs):
-            used.append(regex)
-    if not used:
-        return None
+    used = [regex for _, regex in CLOCK_PATTERNS
+            if any(_reads_a_clock(regex, text, now) for _, e, a in regions for text in (e, a))]
     # The smallest mask that does it: one pattern if one suffices, else all that matched.
-    candidates = [*([regex] for regex in used), used]
-    for regexes in candidates:
-        combined = regexes[0] if len(regexes) == 1 else "(?:" + "|".join(regexes) + ")"
-        mask = _masker(combined, now) if len(regexes) == 1 else _combined_masker(regexes, now)
-        if all(compare_text(d.kind, d.key, mask(d.expected), mask(d.actual), options) is None for d in pairs):
-            return combined, _example(pairs[0], combined)
+    candidates = used + (["(?:" + "|".join(used) + ")"] if len(used) > 1 else [])
+    for regex in candidates:
+        if all(compare_text(d.kind, d.key, re.sub(regex, _MASKED, e), re.sub(regex, _MASKED, a), options) is None
+               for d, e, a in regions):
+            return regex, _example(regions[0][1], regions[0][2], regex)
     return None
 
 
-def _combined_masker(regexes: list[str], now: float) -> Callable[[str], str]:
-    maskers = [_masker(regex, now) for regex in regexes]
-
-    def mask(text: str) -> str:
-        for one in maskers:
-            text = one(text)
-        return text
-
-    return mask
-
-
-def _example(diff: OutputDiff, regex: str) -> str:
-    before = [m.group() for m in re.finditer(regex, diff.expected or "")]
-    after = [m.group() for m in re.finditer(regex, diff.actual or "")]
+def _example(expected: str, actual: str, regex: str) -> str:
+    before = [m.group() for m in re.finditer(regex, expected)]
+    after = [m.group() for m in re.finditer(regex, actual)]
     for old, new in zip(before, after):
         if old != new:
             return f"{new!r} now, {old!r} stored"
@@ -105,6 +94,7 @@ def _example(diff: OutputDiff, regex: str) -> str:
 
 
 def clock_hint(label: str, diffs: list[OutputDiff], options: CompareOptions) -> str | None:
+    """The hint for a cell (named *label*) whose differences are clock readings, or None."""
     found = clock_mask(diffs, options)
     if found is None:
         return None
@@ -115,6 +105,7 @@ def clock_hint(label: str, diffs: list[OutputDiff], options: CompareOptions) -> 
 
 
 def representation_hint(diffs: list[OutputDiff]) -> str | None:
+    """The hint for MIME types one side of an output has and the other lacks, or None."""
     stored_only = [d.key for d in diffs if d.kind == "mime" and d.actual is None]
     new_only = [d.key for d in diffs if d.kind == "mime" and d.expected is None]
     if not stored_only and not new_only:

@@ -8,15 +8,19 @@ initializes CUDA itself.
 
 from __future__ import annotations
 
+import array
 import os
+import struct
 import sys
 from contextlib import suppress
 
 from repro.kernel.backends import (
     Backend,
     DeterministicOptions,
+    MemoryView,
     Restore,
     SeededStates,
+    memory_view,
     read_memory,
     run_all,
 )
@@ -45,6 +49,60 @@ def _generator_state(generator) -> bytes:
     return read_memory(state.data_ptr(), state.nbytes)
 
 
+# get_state() allocates and fills a 5 kB tensor, a few microseconds after every cell.
+# What it serializes lives in the CPU generator's C++ object: the mt19937 data
+# (seed_ u64, left_ i32, seeded_ bool, next_ u32, state_ u32[624]) and the cached
+# normal samples (optional<float>, optional<double>). As for NumPy's generator, the
+# position (left_, next_), the first 16 words (each regeneration of the words
+# changes them) and the cached samples fingerprint the stream. They are read as a
+# change detector only: while they are as seeding left them, state() is what
+# get_state() gave then; the digest is always of get_state()'s bytes.
+_STATE_SIZE = 5056  # get_state()'s size, legacy layout: another one is not read directly
+_ENGINE_SIZE = 2544
+_HEAD_SIZE = 20 + 16 * 4  # seed_, left_, seeded_, next_ and state_[0:16]
+_FLOAT_SAMPLE, _DOUBLE_SAMPLE = 2520, 2528  # offsets of the cached normals in the engine bytes
+
+
+def _engine_views(generator) -> tuple[MemoryView, MemoryView] | None:
+    """Views of a CPU generator's fingerprint (head, cached normals), or None where the layout is another."""
+    torch = sys.modules["torch"]
+    probe = torch.Generator()  # a private generator with a cached double sample, to find and check the layout
+    probe.manual_seed(0)
+    torch.empty(1, dtype=torch.float64).normal_(generator=probe)
+    offset = _engine_offset(probe)
+    if offset is None or _engine_offset(generator, offset) != offset:
+        return None
+    address = generator._cdata + offset
+    return (memory_view(generator, address, _HEAD_SIZE),
+            memory_view(generator, address + _FLOAT_SAMPLE, _ENGINE_SIZE - _FLOAT_SAMPLE))
+
+
+def _engine_offset(generator, at: int | None = None) -> int | None:
+    """Where *generator*'s engine bytes start in its C++ object, checked against get_state()."""
+    state = _generator_state(generator)
+    if len(state) != _STATE_SIZE:
+        return None
+    seed, left, seeded, next_ = struct.unpack_from("=QiiQ", state, 0)
+    words = array.array("I", array.array("Q", state[24:24 + 624 * 8])).tobytes()
+    normal_y, = struct.unpack_from("=d", state, 5024)
+    normal_valid, = struct.unpack_from("=i", state, 5040)
+    float_sample, float_valid = struct.unpack_from("=f?", state, 5048)
+    # seed_, left_, seeded_, then 3 bytes of padding (anything), then next_.
+    expected = struct.pack("=Qi?", seed, left, bool(seeded)), struct.pack("=I", next_ & 0xFFFFFFFF)
+    address = generator._cdata
+    candidates = range(0, 160, 8) if at is None else (at,)
+    offset = next((o for o in candidates if (read_memory(address + o, 13), read_memory(address + o + 16, 4)) == expected),
+                  None)
+    if offset is None:
+        return None
+    engine = read_memory(address + offset, _ENGINE_SIZE)
+    float_ok = struct.unpack_from("=f?", engine, _FLOAT_SAMPLE) == (float_sample, True) if float_valid else \
+        not engine[_FLOAT_SAMPLE + 4]
+    double_ok = struct.unpack_from("=d?", engine, _DOUBLE_SAMPLE) == (normal_y, True) if normal_valid else \
+        not engine[_DOUBLE_SAMPLE + 8]
+    return offset if engine[20:20 + 624 * 4] == words and float_ok and double_ok else None
+
+
 class TorchBackend(Backend):
     name = "torch"
     module = "torch"
@@ -52,10 +110,14 @@ class TorchBackend(Backend):
     def __init__(self) -> None:
         # seed -> (the CPU generator's state tensor right after seeding, its bytes)
         self._seeded = SeededStates()
+        self._engine: tuple[MemoryView, MemoryView] | None | bool = False  # False: not looked for yet
+        # The engine's fingerprint (head, cached normals) and the state right after the last seeding.
+        self._clean: tuple[bytes, bytes, bytes] | None = None
 
     def seed(self, seed: int) -> bytes | None:
         torch = sys.modules["torch"]
         cpu = torch.default_generator
+        self._clean = None
         known = self._seeded.get(seed)
         if known is not None:
             cpu.set_state(known[0])  # the same state, seed included, in a fifth of the time
@@ -64,6 +126,9 @@ class TorchBackend(Backend):
             state = cpu.get_state()
             known = state, read_memory(state.data_ptr(), state.nbytes)
             self._seeded.keep(seed, known)
+        engine = self._engine_of(cpu)
+        if engine is not None:
+            self._clean = engine[0].read(), engine[1].read(), known[1]
         devices = _device_generators(torch)
         for generator in devices:
             generator.manual_seed(seed)
@@ -72,10 +137,22 @@ class TorchBackend(Backend):
 
     def state(self) -> bytes:
         torch = sys.modules["torch"]
-        state = _generator_state(torch.default_generator)
+        cpu = torch.default_generator
+        clean, engine = self._clean, self._engine
+        if clean is not None and engine and engine[0].owner is cpu and \
+                engine[0].read() == clean[0] and engine[1].read() == clean[1]:
+            state = clean[2]  # untouched since seeding
+        else:
+            state = _generator_state(cpu)
         for generator in _device_generators(torch):
             state += _generator_state(generator)
         return state
+
+    def _engine_of(self, cpu) -> tuple[MemoryView, MemoryView] | None:
+        if self._engine is False:
+            self._engine = _engine_views(cpu)
+        engine = self._engine
+        return engine if engine is not None and engine[0].owner is cpu else None
 
     def deterministic(self, options: DeterministicOptions) -> Restore:
         """All or nothing: a setting that cannot be made undoes the ones made before it."""

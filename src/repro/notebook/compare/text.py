@@ -223,6 +223,13 @@ def _differing_region(expected: str, actual: str) -> tuple[int, int, int, int]:
     return start, newline, end_b + (newline - end_a), prefix
 
 
+def differing_lines(expected: str, actual: str) -> tuple[str, str]:
+    """The whole lines of each text that hold every difference between them; outside them
+    the texts are equal."""
+    start, end_a, end_b, _ = _differing_region(expected, actual)
+    return expected[start:end_a], actual[start:end_b]
+
+
 _HUNK_RE = re.compile(r"^@@ -(\d+)((?:,\d+)?) \+(\d+)((?:,\d+)?) @@$")
 
 
