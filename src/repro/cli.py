@@ -88,7 +88,8 @@ def _report_options(parser: argparse.ArgumentParser) -> None:
 def _execution_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("execution")
     kernel = group.add_mutually_exclusive_group()
-    kernel.add_argument("--kernel", metavar="NAME", help="kernel to run (default: the notebook's kernelspec)")
+    kernel.add_argument("--kernel", metavar="NAME", help="kernel to run (default: the notebook's kernelspec; python3 for a Python "
+                        "notebook whose kernel is not installed here)")
     kernel.add_argument("--current-python", action="store_true",
                         help="run the kernel on the Python that runs repro-nb")
     group.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="time limit per cell")
