@@ -150,7 +150,10 @@ class TorchBackend(Backend):
 
     def _engine_of(self, cpu) -> tuple[MemoryView, MemoryView] | None:
         if self._engine is False:
-            self._engine = _engine_views(cpu)
+            try:
+                self._engine = _engine_views(cpu)
+            except (AttributeError, TypeError, ValueError, RuntimeError, struct.error):
+                self._engine = None  # a torch without _cdata, or another serialization: get_state() it is
         engine = self._engine
         return engine if engine is not None and engine[0].owner is cpu else None
 
