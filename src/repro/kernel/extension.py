@@ -13,7 +13,6 @@ from repro.kernel import warn
 from repro.kernel.backends import Backend, DeterministicOptions, Restore, load_backends
 from repro.kernel.importhook import ImportWatcher
 from repro.kernel.recorder import CellRecorder
-from repro.kernel.workers import TaskSeeding
 from repro.kernel.undo import limit_thread_pools, undo_all
 from repro.seeding import SeedState, check_seed, hash_seed_fixed
 
@@ -44,7 +43,7 @@ class Repro(Configurable):
         self.backends: list[Backend] = load_backends()
         self.state = SeedState()
         self.recorder = CellRecorder(shell.payload_manager, self.state, self.start_cell, self.states)
-        self.tasks = TaskSeeding(self.state, self.states)
+        self.tasks = None  # TaskSeeding, made when per-cell seeding first starts (see _task_seeding)
         self._by_module = {b.module: b for b in self.backends}
         self._watcher = ImportWatcher(self._by_module, self._on_import)
         self._patches: dict[str, Restore] = {}
@@ -56,8 +55,21 @@ class Repro(Configurable):
     # -- lifecycle -------------------------------------------------------------
 
     def _callbacks(self) -> tuple:
-        return (("pre_run_cell", self.recorder.pre_run_cell), ("post_run_cell", self.recorder.post_run_cell),
-                ("pre_run_cell", self.tasks.pre_run_cell), ("post_run_cell", self.tasks.post_run_cell))
+        callbacks = [("pre_run_cell", self.recorder.pre_run_cell), ("post_run_cell", self.recorder.post_run_cell)]
+        if self.tasks is not None:
+            callbacks += [("pre_run_cell", self.tasks.pre_run_cell), ("post_run_cell", self.tasks.post_run_cell)]
+        return tuple(callbacks)
+
+    def _task_seeding(self):
+        """The seeding of work handed to other processes; imported and hooked in on first use,
+        so that loading repro without %seed costs nothing for it."""
+        if self.tasks is None:
+            from repro.kernel.workers import TaskSeeding
+
+            self.tasks = TaskSeeding(self.state, self.states)
+            self.shell.events.register("pre_run_cell", self.tasks.pre_run_cell)
+            self.shell.events.register("post_run_cell", self.tasks.post_run_cell)
+        return self.tasks
 
     def register(self) -> None:
         for event, callback in self._callbacks():
@@ -205,10 +217,11 @@ class Repro(Configurable):
         if mode == "per-cell":
             for backend in self.loaded_backends():
                 self._patch(backend)
-            self.tasks.start(self)
+            self._task_seeding().start(self)
         else:
             self._unpatch_all()
-            self.tasks.stop()
+            if self.tasks is not None:
+                self.tasks.stop()
         self.recorder.reseeded(seed, mode, self.states())
 
     def deactivate(self) -> None:
@@ -216,7 +229,8 @@ class Repro(Configurable):
         self.state.base = None
         self.state.current = None
         self._unpatch_all()
-        self.tasks.stop()
+        if self.tasks is not None:
+            self.tasks.stop()
 
     def start_cell(self, source_digest: str) -> tuple[int | None, dict[str, bytes]]:
         """Before each cell: re-seed when per-cell seeding is on; return the seed and the states.
