@@ -45,6 +45,7 @@ class _Worker:
         self._by_module = {b.module: b for b in self.backends}
         self._loaded_key: tuple = ()
         self._loaded_list: list = []
+        self._seeders: list = []
         ImportWatcher(self._by_module, self._on_import).install()
 
     def _setup(self, backend, seed: int) -> None:
@@ -65,8 +66,8 @@ class _Worker:
         self.state.current, self.state.draws, self.state.lineage = seed, 0, ""
         loaded = self._loaded()
         try:  # the common case, one pass: every backend seeds
-            for backend in loaded:
-                backend.seed(seed)
+            for seed_once in self._seeders:
+                seed_once(seed)
         except KeyboardInterrupt:
             raise
         except BaseException:
@@ -86,6 +87,7 @@ class _Worker:
                 if backend.name not in self._patched:
                     self._setup(backend, self.state.current if self.state.current is not None else 0)
             self._loaded_list = [b for b in self._loaded_list if b.name not in self._failed]
+            self._seeders = [seed_once_of(b) for b in self._loaded_list]
         return self._loaded_list
 
     def leave(self, token) -> None:
@@ -95,6 +97,11 @@ class _Worker:
         backend = self._by_module.get(module)
         if backend is not None and backend.name not in self._failed and self.state.current is not None:
             self._setup(backend, self.state.current)
+
+
+def seed_once_of(backend) -> Callable[[int], object]:
+    """The cheapest way to seed *backend* with a seed that will not come again."""
+    return getattr(backend, "seed_once", None) or backend.seed
 
 
 def _seeder():

@@ -30,7 +30,7 @@ from typing import Callable
 
 from repro.kernel import notice, warn
 from repro.kernel.importhook import ImportWatcher
-from repro.kernel.tasks import SeededCall, SeededItem, SeededWorkerInit, set_host
+from repro.kernel.tasks import SeededCall, SeededItem, SeededWorkerInit, seed_once_of, set_host
 from repro.seeding import SeedState, derive_seed
 
 Restore = Callable[[], None]
@@ -51,7 +51,7 @@ class _Host:
         self._repro = repro
         self.state = repro.state
         self._key: tuple = ()
-        self._loaded: list = []
+        self._seeders: list = []
 
     def enter(self, seed: int):
         state = self.state
@@ -59,10 +59,11 @@ class _Host:
         state.current, state.draws, state.lineage = seed, 0, ""
         key = (len(sys.modules), len(self._repro._failed))
         if key != self._key:  # imports or failures changed: look the loaded backends up again
-            self._key, self._loaded = key, self._repro.loaded_backends()
+            self._key = key
+            self._seeders = [seed_once_of(b) for b in self._repro.loaded_backends()]
         try:  # the common case, one pass: this runs before every task
-            for backend in self._loaded:
-                backend.seed(seed)
+            for seed_once in self._seeders:
+                seed_once(seed)
         except KeyboardInterrupt:
             raise
         except BaseException:

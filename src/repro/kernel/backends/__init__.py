@@ -73,6 +73,11 @@ class Backend:
         """
         raise NotImplementedError
 
+    def seed_once(self, seed: int) -> None:
+        """Seed as :meth:`seed` does, for a seed that will not come again (one task's):
+        nothing is kept to make the next seeding with it faster."""
+        self.seed(seed)
+
     def state(self) -> bytes:
         """The generator state as bytes: equal states give equal bytes.
 

@@ -32,6 +32,9 @@ class NumpyBackend(Backend):
             self._seeded.keep(seed, known)
         return known
 
+    def seed_once(self, seed: int) -> None:
+        sys.modules["numpy.random"].seed(seed)
+
     def state(self) -> bytes:
         bit_generator = sys.modules["numpy.random"].mtrand._rand._bit_generator
         views = self._views

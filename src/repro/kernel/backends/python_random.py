@@ -48,6 +48,11 @@ class PythonRandomBackend(Backend):
             views[1].write(known[0])
         return known[1]
 
+    def seed_once(self, seed: int) -> None:
+        inst = sys.modules["random"]._inst
+        _random.Random.seed(inst, seed)
+        inst.gauss_next = None
+
     def state(self) -> bytes:
         inst = sys.modules["random"]._inst
         # gauss() keeps its second value in Python; it is part of the stream.

@@ -135,6 +135,13 @@ class TorchBackend(Backend):
         # With devices the state is more than the CPU's: repro reads it.
         return None if devices else known[1]
 
+    def seed_once(self, seed: int) -> None:
+        torch = sys.modules["torch"]
+        self._clean = None  # the next state() reads the generator itself
+        torch.default_generator.manual_seed(seed)
+        for generator in _device_generators(torch):
+            generator.manual_seed(seed)
+
     def state(self) -> bytes:
         torch = sys.modules["torch"]
         cpu = torch.default_generator
