@@ -69,9 +69,13 @@ def test_cli_pytest_plugin_and_python_api_give_the_same_json(edited, capsys, pyt
 
 
 def _kernels_alive(ignore: frozenset = frozenset()) -> set[int]:
-    """PIDs of this process's kernels that are alive, less *ignore* (kernels of earlier tests, winding down)."""
+    """PIDs of this process's kernels that are alive, less *ignore* (kernels of earlier tests, winding down).
+
+    Kernels are this process's own children; their children are not kernels, even when a
+    fork shows the kernel's command line for the moment before it runs another program.
+    """
     alive = set()
-    for child in psutil.Process().children(recursive=True):
+    for child in psutil.Process().children(recursive=False):
         try:
             if "ipykernel_launcher" in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
                 alive.add(child.pid)
