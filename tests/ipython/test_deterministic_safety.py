@@ -10,15 +10,7 @@ from repro.kernel.backends import Backend
 
 torch = pytest.importorskip("torch")
 
-
-def _flags():
-    return (
-        torch.are_deterministic_algorithms_enabled(),
-        torch.is_deterministic_algorithms_warn_only_enabled(),
-        torch.backends.cudnn.deterministic,
-        torch.backends.cudnn.benchmark,
-        torch.get_num_threads(),
-    )
+from tests.ipython.test_deterministic import _flags  # noqa: E402  (torch's deterministic settings)
 
 
 def _one_line(out: str, err: str) -> str:
