@@ -122,10 +122,11 @@ def executed(nb, outputs: dict | None = None, records: dict | None = None, failu
 
 def record_payload(seed: int | None = None, backends: dict | None = None, source: str = "",
                    execution_count: int | None = None, cell_id: str | None = None,
-                   seed_mode: str | None = None, error: bool = False) -> dict:
+                   seed_mode: str | None = None, error: bool = False, state: dict | None = None) -> dict:
     """A version-1 record payload as the kernel sends it, built with ``repro.payload.make_payload``.
 
-    *backends*: name -> (digest before, digest after); *source*: the cell source it digests.
+    *backends*: name -> (digest before, digest after); *source*: the cell source it digests;
+    *state*: variable -> digest, as a traced kernel sends it.
     """
     from repro.payload import make_payload
     from repro.seeding import source_digest
@@ -140,6 +141,7 @@ def record_payload(seed: int | None = None, backends: dict | None = None, source
         error=error,
         before={name: states[0] for name, states in backends.items()},
         after={name: states[1] for name, states in backends.items()},
+        state=state,
     )
 
 

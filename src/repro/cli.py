@@ -93,6 +93,10 @@ def _execution_options(parser: argparse.ArgumentParser) -> None:
     kernel.add_argument("--current-python", action="store_true",
                         help="run the kernel on the Python that runs repro-nb")
     group.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="time limit per cell")
+    group.add_argument("--no-trace-state", dest="trace_state", action="store_false",
+                       help="do not digest the variables each cell changed (no first state divergence)")
+    group.add_argument("--trace-max-bytes", type=_positive_int, metavar="BYTES",
+                       help="values larger than this are marked too big instead of digested (default 64 MiB)")
 
 
 def _verify_parser(commands) -> None:
@@ -241,6 +245,8 @@ def _options(args, seed: int | None = None):
         jobs=getattr(args, "jobs", None),
         mime_subset=getattr(args, "mime_subset", None),
         isolate=getattr(args, "isolate", False),
+        trace_state=getattr(args, "trace_state", True),
+        trace_max_bytes=getattr(args, "trace_max_bytes", None),
     )
 
 

@@ -22,6 +22,7 @@ Recognised keys of ``[tool.repro]`` in the nearest ``pyproject.toml`` (all optio
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -48,6 +49,8 @@ class ExecuteOptions:
     hash_seed: str | None = None  # default: the notebook's metadata, else "0"
     seed: int | None = None  # switch per-cell seeding on before the first cell
     isolate: bool = False  # run in a scratch copy of the notebook's folder, removed afterwards
+    trace_state: bool = True  # per-cell digests of the variables each cell changed
+    trace_max_bytes: int | None = None  # size limit per value digested (default: the kernel side's)
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,8 @@ def resolve_options(
     jobs: int | None = None,
     mime_subset: bool | None = None,
     isolate: bool = False,
+    trace_state: bool = True,
+    trace_max_bytes: int | None = None,
 ) -> Options:
     """The :class:`Options` of ``[tool.repro]`` at or above *start* (default: the current
     directory), with the given values in place of the table's.
@@ -273,13 +278,18 @@ def resolve_options(
     *masks* (regexes, replaced by ``<masked>``) and *sanitize* (nbval sanitize files) add to
     the table's own, after them; *masks_from* says where *masks* came from, in error messages.
     *mime_subset*: compare only the MIME types both sides of an output have. *isolate*: run
-    each notebook in a scratch copy of its folder (verify).
+    each notebook in a scratch copy of its folder (verify). *trace_state*: per-cell digests of
+    the variables (*trace_max_bytes*: their size limit per value).
     """
     table, source = load_table(Path.cwd() if start is None else start)
     compare = _compare_options(table, source, rtol=rtol, atol=atol, image_tolerance=image_tolerance,
                                masks=masks, masks_from=masks_from, sanitize=sanitize, mime_subset=mime_subset)
     execute = _execute_options(table, kernel=kernel, current_python=current_python, timeout=timeout, seed=seed,
                                isolate=isolate)
+    if trace_max_bytes is not None and (isinstance(trace_max_bytes, bool) or not isinstance(trace_max_bytes, int)
+                                        or trace_max_bytes < 0):
+        raise InputError(f"trace_max_bytes must be a whole number >= 0, got {trace_max_bytes!r}")
+    execute = dataclasses.replace(execute, trace_state=bool(trace_state), trace_max_bytes=trace_max_bytes)
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise InputError(f"jobs must be a whole number >= 1, got {jobs!r}")
     return Options(execute=execute, compare=compare, jobs=jobs)

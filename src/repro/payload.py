@@ -26,7 +26,10 @@ Payload schema, version 1 (one JSON object in the reply's ``payload`` list)::
       "backends": {                 # one entry per random backend loaded
         "numpy": {"before": "1a2b3c4d", "after": "5e6f7a8b", "consumed": true}
       },
-      "unseeded_generators": 2      # optional, only when not 0: see below
+      "unseeded_generators": 2,     # optional, only when not 0: see below
+      "state": {                    # optional, only while state tracing is on: see below
+        "weights": "3f2a9c0b1d4e5f60", "big": "<too-big>", "conn": "<unreadable>"
+      }
     }
 
 ``before`` is the digest of the backend's generator state when the cell
@@ -36,6 +39,11 @@ loaded. ``consumed`` is null when ``before`` is. ``unseeded_generators`` counts
 the generators the cell created without a seed (``default_rng()``,
 ``RandomState()``, ``random.Random()``...) that repro seeded from the cell's
 seed; the key is left out when there were none (and by kernels older than it).
+``state`` maps each user variable the cell assigned, read or rebound (modules,
+functions, classes, private and IPython names left out) to the first 16 hex digits
+of a digest of its value (:mod:`repro.kernel.state`), or to ``"<too-big>"`` (over the
+size limit or the time budget) or ``"<unreadable>"`` (reading it failed); the key is
+present only while tracing is on (``%repro trace on``, or ``repro-nb`` runs).
 Clients must ignore keys they do not know; removing or changing the meaning of
 a key bumps ``version``.
 """
@@ -78,6 +86,7 @@ class CellRecord:
     error: bool
     backends: Mapping[str, BackendState] = field(default_factory=dict)
     unseeded_generators: int = 0  # generators created without a seed that repro seeded
+    state: Mapping[str, str] | None = None  # variable -> digest or marker; None when not traced
 
     @classmethod
     def from_payload(cls, data: Mapping[str, Any], stored: bool = False) -> CellRecord:
@@ -106,6 +115,7 @@ class CellRecord:
                 error=bool(data.get("error", False)),
                 backends=backends,
                 unseeded_generators=_count(data.get("unseeded_generators")),
+                state=_state(data.get("state")),
             )
         except (KeyError, AttributeError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed repro payload: {exc}") from None
@@ -114,6 +124,13 @@ class CellRecord:
 def _count(value: object) -> int:
     """An optional count: a non-negative integer, else 0 (an optional key never spoils a record)."""
     return value if type(value) is int and value > 0 else 0
+
+
+def _state(value: object) -> dict[str, str] | None:
+    """An optional state map: names to digest strings; anything else in it is left out."""
+    if not isinstance(value, Mapping):
+        return None
+    return {name: digest for name, digest in value.items() if isinstance(name, str) and isinstance(digest, str)}
 
 
 def make_payload(
@@ -127,6 +144,7 @@ def make_payload(
     before: Mapping[str, str | None],
     after: Mapping[str, str | None],
     unseeded_generators: int = 0,
+    state: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Build the version-1 payload dict directly (the kernel's per-cell hot path).
 
@@ -153,6 +171,8 @@ def make_payload(
     }
     if unseeded_generators:
         payload["unseeded_generators"] = unseeded_generators
+    if state is not None:
+        payload["state"] = state
     return payload
 
 

@@ -21,7 +21,7 @@ from repro.notebook.report import (
     to_json_data,
     use_colour,
 )
-from repro.notebook.results import CellResult, Divergence, Failure, NotebookResult
+from repro.notebook.results import CellResult, Divergence, Failure, NotebookResult, StateDivergence
 from tests.builders import executed, notebook, stream, with_outputs
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -185,8 +185,8 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch):
 
 # --------------------------------------------------------------------------- JSON
 
-NOTEBOOK_KEYS = {"path", "status", "duration", "failure", "first_difference", "runs", "rng_divergence", "notes",
-                 "environment_changes", "side_effects", "cells"}
+NOTEBOOK_KEYS = {"path", "status", "duration", "failure", "first_difference", "runs", "rng_divergence",
+                 "state_divergence", "notes", "environment_changes", "side_effects", "cells"}
 CELL_KEYS = {"index", "status", "execution_count", "reason", "cause", "hint", "diffs"}
 DIFF_KEYS = {"kind", "key", "expected", "actual", "diff", "image", "index"}
 
@@ -194,6 +194,7 @@ DIFF_KEYS = {"kind", "key", "expected", "actual", "diff", "image", "index"}
 def full_results():
     differs = judged("d.ipynb", runs_outputs=(changed(c2="x\n"), changed(c2="x\n")))
     differs.rng_divergence = Divergence(1, "numpy", "stored")
+    differs.state_divergence = StateDivergence(1, ("weights", "x"), "stored")
     differs.notes = ["cell 2 was edited since its outputs were recorded"]
     differs.environment_changes = [("packages.numpy", "1.26.4", "2.1.0")]
     failed = judged("f.ipynb", runs_outputs=({1: [stream("a\n")]},), failure=BOOM)
@@ -210,12 +211,13 @@ def test_json_schema_version_1():
             assert set(cell) == CELL_KEYS
     assert reproduced == {
         "path": "r.ipynb", "status": "reproduced", "duration": 1.5, "failure": None, "first_difference": None,
-        "runs": 1, "rng_divergence": None, "notes": [], "environment_changes": [], "side_effects": None,
+        "runs": 1, "rng_divergence": None, "state_divergence": None, "notes": [], "environment_changes": [], "side_effects": None,
         "cells": [{"index": i, "status": "same", "execution_count": i, "reason": None, "cause": None, "hint": None,
                    "diffs": []} for i in (1, 2, 3)],
     }
     assert differs["status"] == "differs" and differs["runs"] == 2 and differs["first_difference"] == 2
     assert differs["rng_divergence"] == {"cell": 1, "backend": "numpy", "against": "stored"}
+    assert differs["state_divergence"] == {"cell": 1, "names": ["weights", "x"], "against": "stored"}
     assert differs["notes"] == ["cell 2 was edited since its outputs were recorded"]
     assert differs["environment_changes"] == [{"key": "packages.numpy", "recorded": "1.26.4", "current": "2.1.0"}]
     cell = differs["cells"][1]

@@ -94,6 +94,21 @@ class Repro(Configurable):
         if self in self.shell.configurables:
             self.shell.configurables.remove(self)
 
+    @property
+    def tracing(self) -> bool:
+        """Whether each cell's record carries digests of the variables it changed."""
+        return self.recorder.tracer is not None
+
+    def trace_state(self, on: bool, max_bytes: int | None = None) -> None:
+        """Switch per-cell state digests on or off; off, the per-cell hooks do not look at them."""
+        if not on:
+            self.recorder.tracer = None
+            return
+        from repro.kernel.state import Limits, StateTracer
+
+        limits = Limits() if max_bytes is None else Limits(max_bytes=max_bytes)
+        self.recorder.tracer = StateTracer(self.shell.user_ns, self.shell.transform_cell, limits, warn)
+
     # -- backends ----------------------------------------------------------------
 
     def loaded_backends(self) -> list[Backend]:
@@ -328,14 +343,17 @@ class Repro(Configurable):
         restores.append(("the limit on the BLAS and OpenMP thread pools", restore))
 
 
-def load(shell, seed: int | None = None) -> Repro:
+def load(shell, seed: int | None = None, trace: bool = False) -> Repro:
     """Register repro on *shell*; loading twice keeps the first registration.
 
-    With *seed*, per-cell seeding is switched on as by ``%seed``.
+    With *seed*, per-cell seeding is switched on as by ``%seed``; with *trace*,
+    per-cell state digests as by ``%repro trace on``.
     """
     key = id(shell)
     repro = _active.get(key)
     if repro is not None and repro.shell is shell:
+        if trace:
+            repro.trace_state(True)
         return repro
     repro = Repro(shell) if seed is None else Repro(shell, seed=seed)
     _active[key] = repro
@@ -343,6 +361,8 @@ def load(shell, seed: int | None = None) -> Repro:
 
     shell.register_magics(ReproMagics(shell, repro=repro))
     repro.register()
+    if trace:
+        repro.trace_state(True)
     return repro
 
 

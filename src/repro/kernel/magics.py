@@ -111,13 +111,39 @@ class ReproMagics(Magics):
             return run_body(self.shell, cell)
 
     @magic_arguments()
-    @argument("command", choices=["log", "env"],
-              help="log: the per-cell records of this session; env: what results depend on besides the code.")
+    @argument("count", nargs="?", metavar="N", help="How many runs (optional with --seeds).")
+    @argument("--seeds", help="The base seeds: A:B (A to B-1) or 1,5,9; default: derived from %%seed and the cell.")
+    @argument("--name", default="_repeat", help="Variable for the raw results (default: _repeat).")
+    @argument("--parallel", metavar="K", help="Not available: runs are made one after another.")
+    @argument("--quiet", action="store_true", help="No progress line.")
+    @cell_magic
+    def repeat(self, line: str, cell: str):
+        """Run the cell N times, each under its own seed, and summarise its last expression's values.
+
+        See :mod:`repro.kernel.repeat`; the raw seeds and values go to ``--name`` (default ``_repeat``).
+        """
+        from repro.kernel.repeat import run_repeat
+
+        run_repeat(self.shell, self._repro, _parse(self.repeat, line), cell)
+
+    @magic_arguments()
+    @argument("command", choices=["log", "env", "trace"],
+              help="log: the per-cell records of this session; env: what results depend on besides the code; "
+                   "trace on|off: digests of the variables each cell changed, in its record.")
+    @argument("switch", nargs="?", choices=["on", "off"], help="For trace: on or off (none: show).")
     @argument("--json", action="store_true", help="Print as JSON.")
     @line_magic
     def repro(self, line: str = ""):
-        """Inspect repro's records, ``%repro log [--json]``, or the environment, ``%repro env [--json]``."""
+        """Inspect repro's records, ``%repro log [--json]``, or the environment, ``%repro env [--json]``;
+        ``%repro trace on|off`` switches per-cell state digests."""
         args = _parse(self.repro, line)
+        if args.switch is not None and args.command != "trace":
+            raise UsageError(f"%repro {args.command} takes no {args.switch!r}")
+        if args.command == "trace":
+            if args.switch is not None:
+                self._repro.trace_state(args.switch == "on")
+            print(f"repro: state tracing {'on' if self._repro.tracing else 'off'}")
+            return
         if args.command == "env":
             from repro.environment import capture_environment, format_environment
 
@@ -150,7 +176,7 @@ def run_body(shell, cell: str):
 def unregister_magics(shell) -> None:
     """Remove repro's magics from *shell* (IPython has no API for it)."""
     manager = shell.magics_manager
-    for kind, names in (("line", ("seed", "repro")), ("cell", ("deterministic",))):
+    for kind, names in (("line", ("seed", "repro")), ("cell", ("deterministic", "repeat"))):
         table = manager.magics[kind]
         for name in names:
             func = table.get(name)

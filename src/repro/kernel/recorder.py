@@ -33,6 +33,7 @@ class _Frame:
     source_digest: str
     cell_id: str | None
     before: dict[str, bytes | None] = field(default_factory=dict)  # generator states
+    taken: object = None  # the state tracer's snapshot before the cell, while tracing
 
 
 class CellRecorder:
@@ -52,6 +53,7 @@ class CellRecorder:
         # %seed ran in the cell that loaded repro, which had no pre_run_cell.
         self._loading_frame: _Frame | None = None
         self.records: deque[dict] = deque(maxlen=MAX_RECORDS)  # payload dicts
+        self.tracer = None  # a repro.kernel.state.StateTracer while tracing is on
 
     @property
     def current_frame(self) -> _Frame | None:
@@ -72,6 +74,8 @@ class CellRecorder:
                 cell_id=getattr(info, "cell_id", None),
                 before=before,
             )
+            if self.tracer is not None:
+                frame.taken = self.tracer.before(info.raw_cell or "")
         except Exception as exc:  # never a traceback in the user's output
             warn(f"fingerprinting failed before the cell: {exc!r}")
             frame = None
@@ -102,6 +106,7 @@ class CellRecorder:
                 before=before,
                 after=after,
                 unseeded_generators=self._state.draws,
+                state=None if frame.taken is None or self.tracer is None else self.tracer.after(frame.taken),
             )
             self.records.append(payload)
             self._payloads.write_payload(payload)

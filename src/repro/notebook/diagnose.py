@@ -1,4 +1,4 @@
-"""Why a notebook did not reproduce: causes, the first RNG divergence, stale outputs.
+"""Why a notebook did not reproduce: causes, the first RNG and state divergences, stale outputs.
 
 Pure functions over notebooks, runs and records; :mod:`repro.notebook.verify` attaches
 what they find to its results.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from repro.notebook.compare import CompareOptions, compare_outputs, options_for_cell
 from repro.notebook.io import stored_payloads
-from repro.notebook.results import Divergence, NotebookRun
+from repro.notebook.results import Divergence, NotebookRun, StateDivergence
 from repro.payload import CellRecord, parse_records
 from repro.seeding import source_digest
 
@@ -80,6 +80,43 @@ def rng_divergence(stored_nb, runs: list[NotebookRun]) -> Divergence | None:
         if found is not None:
             return found
     return None
+
+
+def first_state_divergence(reference: dict[int, CellRecord], other: dict[int, CellRecord],
+                           against: str) -> StateDivergence | None:
+    """The first cell, in notebook order, after which a variable both records digested
+    has different digests, with every such variable of that cell.
+
+    Markers (``<too-big>``, ``<unreadable>``) and names only one side has are not compared.
+    """
+    for index in sorted(set(reference) & set(other)):
+        a, b = reference[index].state, other[index].state
+        if not a or not b:
+            continue
+        names = tuple(sorted(name for name in set(a) & set(b)
+                             if a[name] != b[name] and not a[name].startswith("<") and not b[name].startswith("<")))
+        if names:
+            return StateDivergence(cell=index, names=names, against=against)
+    return None
+
+
+def state_divergence(stored_nb, runs: list[NotebookRun]) -> StateDivergence | None:
+    """Against the stored digests when the notebook has any, else (or when they agree)
+    between the runs: the earliest cell over all of them."""
+    stored = parse_records(stored_payloads(stored_nb), stored=True)
+    parsed = [parse_records(run.records) for run in runs]
+    if not parsed or not parsed[0]:
+        return None
+    if any(record.state for record in stored.values()):
+        found = first_state_divergence(stored, parsed[0], "stored")
+        if found is not None:
+            return found
+    between = [d for d in (first_state_divergence(parsed[0], records, "runs") for records in parsed[1:]) if d]
+    if not between:
+        return None
+    cell = min(d.cell for d in between)
+    names = sorted({name for d in between if d.cell == cell for name in d.names})
+    return StateDivergence(cell=cell, names=tuple(names), against="runs")
 
 
 def stale_notes(nb) -> list[str]:

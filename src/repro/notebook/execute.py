@@ -6,6 +6,7 @@ Built on nbclient's hooks and options rather than a fork of its client:
   (``on_notebook_start``), so every cell returns a record in its execute reply
   even when the notebook never mentions repro; a kernel without repro installed
   runs the notebook all the same, without records;
+- the kernel side's per-cell state digests are switched on (``trace_state``);
 - each cell's id travels in the execute request's metadata, as JupyterLab sends it;
 - the kernel starts with ``PYTHONHASHSEED`` fixed, in the notebook's folder;
 - a Python notebook whose own kernel is not installed here runs on ``python3``,
@@ -54,7 +55,13 @@ try:
 except ImportError:
     pass
 else:
-    repro.kernel.extension.load(get_ipython(), seed=__REPRO_SEED__)
+    try:
+        repro.kernel.extension.load(get_ipython(), seed=__REPRO_SEED__, trace=__REPRO_TRACE__)
+    except TypeError:  # a repro older than state tracing
+        repro.kernel.extension.load(get_ipython(), seed=__REPRO_SEED__)
+    else:
+        if __REPRO_TRACE__ and __REPRO_MAX_BYTES__ is not None:
+            repro.kernel.extension.active(get_ipython()).trace_state(True, max_bytes=__REPRO_MAX_BYTES__)
 """
 
 #: Seconds to wait for the kernel to describe its environment after the last cell.
@@ -216,6 +223,14 @@ class _Client(NotebookClient):
             self._run.records[cell_index] = payload
 
 
+def preload_code(options: ExecuteOptions) -> str:
+    """:data:`PRELOAD` with the run's seed and state-tracing settings filled in."""
+    max_bytes = options.trace_max_bytes if options.trace_max_bytes is None else int(options.trace_max_bytes)
+    return (PRELOAD.replace("__REPRO_SEED__", repr(options.seed))
+            .replace("__REPRO_TRACE__", repr(bool(options.trace_state)))
+            .replace("__REPRO_MAX_BYTES__", repr(max_bytes)))
+
+
 def execute_notebook(
     nb,
     path: Path,
@@ -236,7 +251,7 @@ def execute_notebook(
     if manager is None:
         return run
     client = _Client(
-        work, run, PRELOAD.replace("__REPRO_SEED__", repr(options.seed)), progress,
+        work, run, preload_code(options), progress,
         km=manager,
         # nbclient's timeout is a whole number of seconds; its timeout_func may return any number.
         timeout=-1,

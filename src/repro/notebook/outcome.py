@@ -10,7 +10,7 @@ from pathlib import Path
 
 from repro.environment import environment_changes
 from repro.notebook.compare import CompareOptions, OutputDiff, compare_outputs, options_for_cell
-from repro.notebook.diagnose import classify, is_hash_order, rng_divergence, stale_notes
+from repro.notebook.diagnose import classify, is_hash_order, rng_divergence, stale_notes, state_divergence
 from repro.notebook.hints import attach_hints
 from repro.notebook.markers import cell_markers
 from repro.notebook.results import CellResult, Failure, NotebookResult, NotebookRun
@@ -98,6 +98,7 @@ def judge_runs(path: Path, stored_nb, runs: list[NotebookRun], options: CompareO
         records=primary.records,
         runs=len(runs),
         rng_divergence=rng_divergence(stored_nb, runs) if status != "reproduced" else None,
+        state_divergence=state_divergence(stored_nb, runs),  # also behind identical outputs
         notes=_run_notes(runs) + (stale_notes(stored_nb) if status != "reproduced" else []),
     )
     recorded_env = stored_nb.metadata.get("repro", {}).get("environment")

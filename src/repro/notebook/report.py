@@ -14,6 +14,8 @@ JSON schema, version 1::
           "first_difference": INDEX | null, # first cell that differs or failed
           "runs": 2,                        # executions compared (verify --runs)
           "rng_divergence": null | {"cell": INDEX, "backend": "numpy", "against": "stored" | "runs"},
+          "state_divergence": null | {"cell": INDEX, "names": ["weights", "grads"],   # first cell after which
+                                      "against": "stored" | "runs"},   # a variable's digest differs
           "notes": ["cell 5 was edited since its outputs were recorded", ...],   # how it ran, stale outputs
           "environment_changes": [{"key": "packages.numpy", "recorded": "1.26.4", "current": "2.4.6"}],
           "side_effects": null | {          # files the runs created or changed under the notebook's folder
@@ -40,7 +42,8 @@ JSON schema, version 1::
 
 Only code cells are listed. In the terminal, cells are numbered from 1 as a
 person counts them in the notebook, with the stored ``In [n]``. Keys added to
-version 1 since it first shipped: ``hint`` on cells, ``side_effects`` on notebooks.
+version 1 since it first shipped: ``hint`` on cells, ``side_effects`` and
+``state_divergence`` on notebooks.
 """
 
 from __future__ import annotations
@@ -162,6 +165,8 @@ def explanation(result: NotebookResult) -> list[str]:
         against = "the recorded run" if divergence.against == "stored" else "another run"
         lines.append(f"first RNG divergence: {divergence.backend} after cell {divergence.cell + 1} "
                      f"(its random state differs from {against} from there on)")
+    if result.state_divergence is not None:
+        lines.append(state_line(result))
     drift = [c for c in result.differing if c.cause == "drift"]
     if drift and result.records:
         first_drift = drift[0].index
@@ -179,6 +184,27 @@ def explanation(result: NotebookResult) -> list[str]:
         if len(result.environment_changes) > 20:
             lines.append(f"  ... {len(result.environment_changes) - 20} more")
     return lines
+
+
+def state_line(result: NotebookResult) -> str:
+    """Where the variables first diverged, what the random draws say about why, and where
+    the outputs first differ."""
+    state, rng = result.state_divergence, result.rng_divergence
+    cell = next((c for c in result.cells if c.index == state.cell), CellResult(state.cell, "same"))
+    names = _names(list(state.names))
+    line = f"first state divergence: {cell_label(cell)}: {names} differ{'s' if len(state.names) == 1 else ''}"
+    line += " from the recorded run" if state.against == "stored" else " between runs"
+    if rng is not None and rng.cell < state.cell:
+        line += f"; the random stream diverged first, at cell {rng.cell + 1} ({rng.backend})"
+    elif rng is not None and rng.cell == state.cell:
+        line += f"; its random draws differ there too ({rng.backend})"
+    elif result.records:
+        line += ("; random draws identical up to there: the difference is numerical "
+                 "(ops, BLAS, threads, hardware) in that cell")
+    first = result.first_difference
+    if first is not None:
+        line += f"; outputs first differ at cell {first + 1}"
+    return line
 
 
 _MAX_NAMES = 10  # file names listed per kind in the text report (JSON has them all)
@@ -251,6 +277,11 @@ def to_json_data(results: Iterable[NotebookResult]) -> dict:
                     "cell": result.rng_divergence.cell,
                     "backend": result.rng_divergence.backend,
                     "against": result.rng_divergence.against,
+                },
+                "state_divergence": None if result.state_divergence is None else {
+                    "cell": result.state_divergence.cell,
+                    "names": list(result.state_divergence.names),
+                    "against": result.state_divergence.against,
                 },
                 "notes": result.notes,
                 "environment_changes": [

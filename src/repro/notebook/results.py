@@ -72,6 +72,15 @@ class Divergence:
     against: str  # "stored" (the recorded run) or "runs" (two runs of this verify)
 
 
+@dataclass(frozen=True)
+class StateDivergence:
+    """The first cell after which some user variable's digest differs, and which variables."""
+
+    cell: int  # index in the notebook's cells
+    names: tuple[str, ...]
+    against: str  # "stored" (the recorded digests) or "runs" (two runs of this verify)
+
+
 @dataclass
 class NotebookResult:
     path: Path
@@ -82,6 +91,7 @@ class NotebookResult:
     records: dict[int, dict] = field(default_factory=dict)
     runs: int = 1
     rng_divergence: Divergence | None = None
+    state_divergence: StateDivergence | None = None
     notes: list[str] = field(default_factory=list)  # how it ran (kernel fallback), signs of stale stored outputs
     environment_changes: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     side_effects: SideEffects | None = None  # files the runs created or changed; None when not tracked

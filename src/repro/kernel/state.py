@@ -1,0 +1,337 @@
+"""Per-cell digests of the user's variables: which values a cell changed, as short hashes.
+
+Off unless switched on (``%repro trace on``, or the runner's preload): the recorder
+then asks a :class:`StateTracer` for a snapshot before each cell and for the digests
+after it, and sends them in the cell's payload (``"state"``, see :mod:`repro.payload`).
+
+A digest is the first :data:`DIGEST_CHARS` hex digits of SHA-256 over a value's type,
+layout and bytes. Values are digested only when the cell assigned or referenced their
+name, or the name's object changed. A value over the size limit, or that takes longer
+than the time budget, is marked :data:`TOO_BIG`; one that cannot be read is marked
+:data:`UNREADABLE`. Modules, functions, classes, private names and IPython's own names
+are left out, and so are objects of any other type (they have no digest here).
+
+NumPy, torch and pandas are never imported here: they are looked up in ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import sys
+import time
+import types
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Iterable, Mapping
+
+DIGEST_CHARS = 16
+TOO_BIG = "<too-big>"
+UNREADABLE = "<unreadable>"
+
+#: IPython's own names; every other name starting with "_" is private and skipped too.
+IPYTHON_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython"})
+
+_CHUNK = 1 << 22  # bytes hashed between two looks at the clock
+_SKIPPED_TYPES = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
+_SCALARS = (int, float, complex, bool, str, bytes, bytearray, type(None))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much digesting one value may cost: bytes, seconds, container depth and items."""
+
+    max_bytes: int = 64 * 2**20
+    seconds: float = 0.05  # per value
+    cell_seconds: float = 0.5  # per cell: values after it are marked too big
+    max_depth: int = 4
+    max_items: int = 10_000
+    clock: Callable[[], float] = field(default=time.perf_counter, compare=False)
+
+
+class _TooBig(Exception):
+    pass
+
+
+class _Hasher:
+    """One value's hash, with the limits of *limits* enforced as it goes."""
+
+    def __init__(self, limits: Limits, deadline: float) -> None:
+        self.limits = limits
+        self.deadline = deadline
+        self.items = 0
+        self.bytes = 0
+        self.hash = hashlib.sha256()
+
+    def tag(self, text: str) -> None:
+        self.hash.update(text.encode("utf-8", "surrogatepass") + b"\0")
+
+    def data(self, buffer) -> None:
+        view = memoryview(buffer).cast("B")
+        self.bytes += view.nbytes
+        if self.bytes > self.limits.max_bytes:
+            raise _TooBig
+        for start in range(0, view.nbytes, _CHUNK):
+            self.hash.update(view[start:start + _CHUNK])
+            self.check_time()
+
+    def check_time(self) -> None:
+        if self.limits.clock() > self.deadline:
+            raise _TooBig
+
+    def count(self, n: int = 1) -> None:
+        self.items += n
+        if self.items > self.limits.max_items:
+            raise _TooBig
+
+
+def is_traced_name(name: str) -> bool:
+    """Whether a variable of this name is the user's: not private, not IPython's own."""
+    return not name.startswith("_") and name not in IPYTHON_NAMES
+
+
+def digest_value(value: Any, limits: Limits = Limits(), deadline: float | None = None) -> str | None:
+    """The digest of *value*; :data:`TOO_BIG` or :data:`UNREADABLE` when it has none;
+    None for what is not digested at all (modules, functions, classes, other objects).
+
+    Raises nothing but KeyboardInterrupt; an exception while reading the value gives
+    :data:`UNREADABLE` (use :func:`digest_value_or_error` to learn which).
+    """
+    return digest_value_or_error(value, limits, deadline)[0]
+
+
+def digest_value_or_error(value: Any, limits: Limits = Limits(),
+                          deadline: float | None = None) -> tuple[str | None, BaseException | None]:
+    """:func:`digest_value`, and the exception that made the value unreadable, if one did."""
+    if not is_digestible(value):
+        return None, None
+    start = limits.clock()
+    hasher = _Hasher(limits, start + limits.seconds if deadline is None else min(deadline, start + limits.seconds))
+    try:
+        _feed(hasher, value, 0)
+    except _TooBig:
+        return TOO_BIG, None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a value's own methods may raise anything
+        return UNREADABLE, exc
+    return hasher.hash.hexdigest()[:DIGEST_CHARS], None
+
+
+def is_digestible(value: Any) -> bool:
+    """Whether *value* is of a kind that gets a digest (or a marker)."""
+    if isinstance(value, _SKIPPED_TYPES):
+        return False
+    if isinstance(value, _SCALARS + (list, tuple, dict, set, frozenset)):
+        return True
+    return _library_kind(value) is not None
+
+
+def _library_kind(value: Any) -> str | None:
+    modules = sys.modules
+    np = modules.get("numpy")
+    if np is not None and isinstance(value, (np.ndarray, np.generic)):
+        return "numpy"
+    torch = modules.get("torch")
+    if torch is not None:
+        if isinstance(value, torch.Tensor):
+            return "tensor"
+        nn = getattr(torch, "nn", None)
+        optim = getattr(torch, "optim", None)
+        if (nn is not None and isinstance(value, nn.Module)) or (
+                optim is not None and isinstance(value, optim.Optimizer)):
+            return "state_dict"
+    pd = modules.get("pandas")
+    if pd is not None and isinstance(value, (pd.DataFrame, pd.Series, pd.Index)):
+        return "pandas"
+    return None
+
+
+def _feed(hasher: _Hasher, value: Any, depth: int) -> None:
+    hasher.count()
+    if isinstance(value, (bytes, bytearray)):
+        hasher.tag(type(value).__name__)
+        hasher.data(value)
+    elif isinstance(value, str):
+        hasher.tag("str")
+        hasher.data(value.encode("utf-8", "surrogatepass"))
+    elif isinstance(value, _SCALARS):
+        hasher.tag(f"{type(value).__name__}:{value!r}")
+    elif isinstance(value, (list, tuple, dict, set, frozenset)):
+        _feed_container(hasher, value, depth)
+    else:
+        kind = _library_kind(value)
+        if kind == "numpy":
+            _feed_array(hasher, value, depth)
+        elif kind == "tensor":
+            _feed_tensor(hasher, value)
+        elif kind == "state_dict":
+            hasher.tag(f"state_dict:{type(value).__qualname__}")
+            _feed(hasher, value.state_dict(), depth)
+        elif kind == "pandas":
+            _feed_pandas(hasher, value)
+        else:  # an object of another kind inside a container: only its type counts
+            hasher.tag(f"object:{type(value).__module__}.{type(value).__qualname__}")
+
+
+def _feed_container(hasher: _Hasher, value, depth: int) -> None:
+    if depth >= hasher.limits.max_depth:
+        raise _TooBig
+    hasher.count(len(value))
+    hasher.tag(f"{type(value).__name__}:{len(value)}")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _feed(hasher, key, depth + 1)
+            _feed(hasher, item, depth + 1)
+    elif isinstance(value, (set, frozenset)):  # iteration order may follow string hashes: sort the parts
+        parts = []
+        for item in value:
+            part = _Hasher(hasher.limits, hasher.deadline)
+            part.items = hasher.items
+            _feed(part, item, depth + 1)
+            hasher.items, hasher.bytes = part.items, hasher.bytes + part.bytes
+            parts.append(part.hash.digest())
+        for digest in sorted(parts):
+            hasher.hash.update(digest)
+    else:
+        for item in value:
+            _feed(hasher, item, depth + 1)
+        hasher.check_time()
+
+
+def _feed_array(hasher: _Hasher, array, depth: int) -> None:
+    np = sys.modules["numpy"]
+    array = np.asarray(array)
+    hasher.tag(f"ndarray:{array.dtype.str}:{array.dtype.descr!r}:{array.shape}")
+    if array.dtype.hasobject:
+        if depth >= hasher.limits.max_depth:
+            raise _TooBig
+        hasher.count(array.size)
+        for item in array.ravel(order="C").tolist():
+            _feed(hasher, item, depth + 1)
+        return
+    if array.nbytes > hasher.limits.max_bytes:
+        raise _TooBig
+    array = np.ascontiguousarray(array)  # a copy only when the array is a strided view
+    hasher.data(array.reshape(-1).view(np.uint8))
+
+
+def _feed_tensor(hasher: _Hasher, tensor) -> None:
+    tensor = tensor.detach()
+    nbytes = tensor.numel() * tensor.element_size()
+    hasher.tag(f"tensor:{tensor.dtype}:{tuple(tensor.shape)}")
+    if nbytes > hasher.limits.max_bytes:
+        raise _TooBig
+    if tensor.device.type != "cpu":
+        hasher.tag(device_checksum(tensor))
+        return
+    hasher.data(tensor.contiguous().reshape(-1).view(sys.modules["torch"].uint8).numpy())
+
+
+def device_checksum(tensor) -> str:
+    """A checksum of a tensor's bytes computed where it lives (no copy to the host):
+    a Fletcher-like pair of integer sums, exact and independent of reduction order."""
+    torch = sys.modules["torch"]
+    data = tensor.detach().contiguous().reshape(-1).view(torch.uint8).to(torch.int64)
+    weights = torch.arange(1, data.numel() + 1, device=data.device, dtype=torch.int64) % 65521
+    total, weighted = data.sum(), (data * weights).sum()
+    return f"device:{int(total)}:{int(weighted)}"
+
+
+def _feed_pandas(hasher: _Hasher, value) -> None:
+    pd = sys.modules["pandas"]
+    usage = value.memory_usage(index=True, deep=False)
+    if int(getattr(usage, "sum", lambda: usage)()) > hasher.limits.max_bytes:
+        raise _TooBig
+    hasher.tag(f"pandas:{type(value).__name__}:{value.shape}")
+    if isinstance(value, pd.DataFrame):
+        hasher.tag(repr([(str(c), str(t)) for c, t in value.dtypes.items()]))
+    else:
+        hasher.tag(f"{value.dtype}:{value.name!r}")
+    hashes = pd.util.hash_pandas_object(value, index=not isinstance(value, pd.Index))
+    hasher.data(hashes.to_numpy())
+
+
+# -- which names a cell touched -----------------------------------------------------
+
+
+@lru_cache(maxsize=512)
+def names_in_code(code: str) -> frozenset[str]:
+    """Every name the code assigns or reads (a value read may have been changed in place);
+    empty when it does not parse."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return frozenset()
+    return frozenset(node.id for node in ast.walk(tree) if isinstance(node, ast.Name))
+
+
+def snapshot(namespace: Mapping[str, Any]) -> dict[str, int]:
+    """The identity of every user variable's object, before a cell."""
+    return {name: id(value) for name, value in namespace.items() if is_traced_name(name)}
+
+
+def touched_names(namespace: Mapping[str, Any], before: Mapping[str, int], code_names: Iterable[str]) -> list[str]:
+    """The user variables a cell may have changed: named in its code, new, or bound to
+    another object than before it; sorted."""
+    names = {name for name in code_names if name in namespace}
+    names.update(name for name, value in namespace.items() if before.get(name) != id(value))
+    return sorted(name for name in names if is_traced_name(name))
+
+
+def digest_names(namespace: Mapping[str, Any], names: Iterable[str],
+                 limits: Limits = Limits()) -> tuple[dict[str, str], dict[str, BaseException]]:
+    """Digests of the named values that have one, and the exceptions of those unreadable.
+
+    Once the cell's budget (``limits.cell_seconds``) is spent, the values left are marked
+    :data:`TOO_BIG`, never left out.
+    """
+    digests: dict[str, str] = {}
+    errors: dict[str, BaseException] = {}
+    cell_deadline = limits.clock() + limits.cell_seconds
+    for name in names:
+        value = namespace[name]
+        if not is_digestible(value):
+            continue
+        if limits.clock() > cell_deadline:
+            digests[name] = TOO_BIG
+            continue
+        digest, error = digest_value_or_error(value, limits, cell_deadline)
+        if digest is not None:
+            digests[name] = digest
+        if error is not None:
+            errors[name] = error
+    return digests, errors
+
+
+class StateTracer:
+    """What the recorder calls around each cell while tracing is on.
+
+    *transform* turns a cell's raw text into Python (IPython's ``transform_cell``).
+    """
+
+    def __init__(self, namespace: Mapping[str, Any], transform: Callable[[str], str],
+                 limits: Limits = Limits(), warn: Callable[[str], None] | None = None) -> None:
+        self.namespace = namespace
+        self.transform = transform
+        self.limits = limits
+        self._warn = warn
+        self._warned: set[tuple[str, str]] = set()
+
+    def before(self, raw_cell: str) -> tuple[dict[str, int], frozenset[str]]:
+        try:
+            code = self.transform(raw_cell)
+        except Exception:  # IPython's own error shows when the cell runs
+            code = ""
+        return snapshot(self.namespace), names_in_code(code)
+
+    def after(self, taken: tuple[dict[str, int], frozenset[str]]) -> dict[str, str]:
+        before, code_names = taken
+        digests, errors = digest_names(self.namespace, touched_names(self.namespace, before, code_names),
+                                       self.limits)
+        for name, exc in errors.items():
+            key = (name, type(self.namespace[name]).__qualname__)
+            if self._warn is not None and key not in self._warned:
+                self._warned.add(key)
+                self._warn(f"cannot digest the value of {name!r} ({key[1]}), marked unreadable: {exc!r}")
+        return digests

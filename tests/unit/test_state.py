@@ -1,0 +1,171 @@
+"""Per-cell state digests (repro.kernel.state): what gets a digest, a marker, or nothing."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from repro.kernel.state import (
+    DIGEST_CHARS, TOO_BIG, UNREADABLE, Limits, StateTracer, device_checksum, digest_names, digest_value,
+    is_traced_name, names_in_code, snapshot, touched_names,
+)
+
+
+def is_hex(digest) -> bool:
+    return isinstance(digest, str) and len(digest) == DIGEST_CHARS and all(c in "0123456789abcdef" for c in digest)
+
+
+def test_numpy_arrays_digest_by_dtype_shape_and_bytes():
+    a = np.arange(12, dtype=np.float64)
+    assert is_hex(digest_value(a))
+    assert digest_value(a) == digest_value(a.copy())
+    assert digest_value(a) != digest_value(a.astype(np.float32))
+    assert digest_value(a) != digest_value(a.reshape(3, 4))
+    b = a.copy()
+    b[5] += 1e-12
+    assert digest_value(a) != digest_value(b)
+
+
+def test_a_non_contiguous_array_digests_as_its_contiguous_copy():
+    a = np.arange(24.0).reshape(4, 6)
+    view = a[:, ::2]
+    assert not view.flags.c_contiguous
+    assert digest_value(view) == digest_value(np.ascontiguousarray(view))
+    assert digest_value(a.T) == digest_value(np.ascontiguousarray(a.T))
+
+
+def test_object_arrays_digest_their_elements():
+    a = np.array([1, "x", (2.5, None)], dtype=object)
+    b = np.array([1, "x", (2.5, None)], dtype=object)
+    assert is_hex(digest_value(a)) and digest_value(a) == digest_value(b)
+    b[0] = 2
+    assert digest_value(a) != digest_value(b)
+
+
+def test_numpy_scalars_and_python_values():
+    assert digest_value(np.float32(1.5)) != digest_value(np.float64(1.5))
+    assert digest_value(1) != digest_value(True) != digest_value(1.0)
+    assert digest_value("a") != digest_value(b"a")
+    assert is_hex(digest_value(None)) and is_hex(digest_value(3 + 1j))
+
+
+def test_nested_containers_within_bounds():
+    value = {"w": [np.ones(3), (1, 2.0, "s")], "n": None}
+    assert is_hex(digest_value(value))
+    assert digest_value(value) == digest_value({"w": [np.ones(3), (1, 2.0, "s")], "n": None})
+    assert digest_value([1, 2]) != digest_value((1, 2))
+    assert digest_value({"a", "b", "c"}) == digest_value({"c", "b", "a"})
+
+
+def test_depth_and_item_bounds_mark_the_value_too_big():
+    deep = [[[[[1]]]]]
+    assert digest_value(deep, Limits(max_depth=3)) == TOO_BIG
+    assert is_hex(digest_value(deep, Limits(max_depth=6)))
+    assert digest_value(list(range(100)), Limits(max_items=50)) == TOO_BIG
+    assert digest_value(np.array([None] * 100, dtype=object), Limits(max_items=50)) == TOO_BIG
+
+
+def test_size_limit_marks_too_big():
+    assert digest_value(np.zeros(1000), Limits(max_bytes=1000)) == TOO_BIG
+    assert digest_value("x" * 2000, Limits(max_bytes=1000)) == TOO_BIG
+    assert is_hex(digest_value(np.zeros(100), Limits(max_bytes=1000)))
+
+
+def test_time_budget_with_a_fake_clock_marks_too_big():
+    ticks = itertools.count(0.0, 1.0)  # every look at the clock is a second later
+    limits = Limits(seconds=0.5, clock=lambda: next(ticks))
+    assert digest_value(np.zeros(10), limits) == TOO_BIG
+    frozen = Limits(seconds=0.5, clock=lambda: 0.0)
+    assert is_hex(digest_value(np.zeros(10), frozen))
+
+
+def test_the_cell_budget_marks_the_values_left_never_skips_them():
+    ticks = itertools.count(0.0, 1.0)
+    limits = Limits(seconds=100, cell_seconds=2.5, clock=lambda: next(ticks))
+    ns = {"a": 1, "b": 2, "c": 3, "d": 4}
+    digests, errors = digest_names(ns, sorted(ns), limits)
+    assert set(digests) == set(ns) and not errors
+    assert digests["d"] == TOO_BIG and is_hex(digests["a"])
+
+
+def test_modules_functions_classes_and_other_objects_get_no_digest():
+    class Thing:
+        pass
+
+    for value in (np, len, test_size_limit_marks_too_big, Thing, Thing(), object()):
+        assert digest_value(value) is None
+    assert is_hex(digest_value([Thing()]))  # inside a container only its type counts
+
+
+def test_a_failing_state_dict_is_unreadable():
+    torch = pytest.importorskip("torch")
+
+    class Broken(torch.nn.Module):
+        def state_dict(self, *a, **k):
+            raise RuntimeError("nope")
+
+    digests, errors = digest_names({"m": Broken()}, ["m"])
+    assert digests == {"m": UNREADABLE} and isinstance(errors["m"], RuntimeError)
+
+
+def test_torch_tensors_modules_and_optimizers():
+    torch = pytest.importorskip("torch")
+    t = torch.arange(6.0).reshape(2, 3)
+    assert is_hex(digest_value(t)) and digest_value(t) == digest_value(t.clone())
+    assert digest_value(t.T) == digest_value(t.T.contiguous())
+    assert digest_value(t) != digest_value(t.double())
+    assert is_hex(digest_value(t.to(torch.bfloat16)))
+    assert is_hex(digest_value(torch.ones(2, requires_grad=True)))
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    before = digest_value(model), digest_value(opt)
+    assert all(map(is_hex, before))
+    model(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    assert digest_value(model) != before[0] and digest_value(opt) != before[1]
+    assert digest_value(torch.zeros(1000), Limits(max_bytes=100)) == TOO_BIG
+
+
+def test_the_device_checksum_is_exact_and_order_free():
+    torch = pytest.importorskip("torch")
+    t = torch.arange(10.0)
+    u = t.clone()
+    u[3] = 3.0000002
+    assert device_checksum(t) == device_checksum(t.clone()) != device_checksum(u)
+    assert device_checksum(t) != device_checksum(t.flip(0))
+
+
+def test_skip_rules_for_names():
+    for name in ("In", "Out", "_", "__", "___", "_i", "_i3", "_ii", "_oh", "_ih", "_dh", "exit", "quit",
+                 "get_ipython", "_private", "_3"):
+        assert not is_traced_name(name), name
+    assert is_traced_name("model") and is_traced_name("x_")
+
+
+def test_touched_names_are_the_code_names_and_the_rebound_ones():
+    ns = {"a": [1], "b": [2], "c": 3, "_h": 1, "In": []}
+    before = snapshot(ns)
+    assert "_h" not in before and "In" not in before
+    ns["b"] = [2]  # rebound by a function the cell called, say
+    ns["d"] = 4  # new
+    assert touched_names(ns, before, names_in_code("a.append(1)")) == ["a", "b", "d"]
+    assert names_in_code("x = (") == frozenset()
+    assert names_in_code("for i in r: y += i") == {"i", "r", "y"}
+
+
+def test_the_tracer_warns_once_per_unreadable_value():
+    torch = pytest.importorskip("torch")
+
+    class Broken(torch.nn.Module):
+        def state_dict(self, *a, **k):
+            raise RuntimeError("nope")
+
+    warnings = []
+    ns = {"m": Broken()}
+    tracer = StateTracer(ns, lambda raw: raw, warn=warnings.append)
+    for _ in range(2):
+        assert tracer.after(tracer.before("m")) == {"m": UNREADABLE}
+    assert len(warnings) == 1 and "'m'" in warnings[0] and "unreadable" in warnings[0]
