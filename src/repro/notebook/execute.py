@@ -60,7 +60,7 @@ else:
     except TypeError:  # a repro older than state tracing
         repro.kernel.extension.load(get_ipython(), seed=__REPRO_SEED__)
     else:
-        if __REPRO_TRACE__ and __REPRO_MAX_BYTES__ is not None:
+        if __REPRO_TRACE__ and __REPRO_MAX_BYTES__:
             repro.kernel.extension.active(get_ipython()).trace_state(True, max_bytes=__REPRO_MAX_BYTES__)
 """
 
@@ -225,7 +225,7 @@ class _Client(NotebookClient):
 
 def preload_code(options: ExecuteOptions) -> str:
     """:data:`PRELOAD` with the run's seed and state-tracing settings filled in."""
-    max_bytes = options.trace_max_bytes if options.trace_max_bytes is None else int(options.trace_max_bytes)
+    max_bytes = 0 if options.trace_max_bytes is None else int(options.trace_max_bytes)  # 0: the default
     return (PRELOAD.replace("__REPRO_SEED__", repr(options.seed))
             .replace("__REPRO_TRACE__", repr(bool(options.trace_state)))
             .replace("__REPRO_MAX_BYTES__", repr(max_bytes)))
