@@ -87,7 +87,7 @@ def test_the_report_names_cell_variables_and_where_outputs_differ():
         "cell": 2, "names": ["a"], "against": "stored"}
     line = next(line for line in explanation(result) if line.startswith("first state divergence"))
     assert line.startswith("first state divergence: cell 3 (In [2]): a differs from the recorded run")
-    assert "random draws identical up to there: the difference is numerical" in line
+    assert "random draws identical up to there: something else in that cell differs" in line
     assert line.endswith("outputs first differ at cell 5")
 
 
@@ -116,3 +116,21 @@ def test_the_preload_switches_tracing_on_unless_told_not_to():
     assert "trace=False" in preload_code(ExecuteOptions(trace_state=False))
     assert "max_bytes=16" in preload_code(ExecuteOptions(trace_max_bytes=16))
     compile(preload_code(ExecuteOptions(trace_max_bytes=16)), "<preload>", "exec")
+
+
+def test_behind_identical_outputs_the_random_draws_are_looked_at_too():
+    """An unseeded cell whose output does not show its numbers: the state line says the
+    random stream diverged there, not that the difference is numerical."""
+    def unseeded(before: str, states):
+        records = payloads(states)
+        records[2] = record_payload(seed=None, source=SOURCES[1], state=states[2],
+                                    backends={"numpy": (before, before[::-1])})
+        return records
+
+    stored_nb = store_records(executed(NB, outputs=OUT, records=unseeded("a1b2c3d4", SAME)))
+    result = judge_runs("n.ipynb", stored_nb, [executed(NB, outputs=OUT, records=unseeded("e5f6a7b8", DIVERGED))],
+                        CompareOptions())
+    assert result.status == "reproduced"
+    assert result.rng_divergence == Divergence(cell=2, backend="numpy", against="stored")
+    line = next(line for line in explanation(result) if line.startswith("first state divergence"))
+    assert "its random draws differ there too (numpy)" in line and "something else" not in line

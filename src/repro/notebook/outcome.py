@@ -97,10 +97,11 @@ def judge_runs(path: Path, stored_nb, runs: list[NotebookRun], options: CompareO
         duration=max(run.duration for run in runs),
         records=primary.records,
         runs=len(runs),
-        rng_divergence=rng_divergence(stored_nb, runs) if status != "reproduced" else None,
         state_divergence=state_divergence(stored_nb, runs),  # also behind identical outputs
         notes=_run_notes(runs) + (stale_notes(stored_nb) if status != "reproduced" else []),
     )
+    if status != "reproduced" or result.state_divergence is not None:  # what the random draws say about it
+        result.rng_divergence = rng_divergence(stored_nb, runs)
     recorded_env = stored_nb.metadata.get("repro", {}).get("environment")
     if status != "reproduced" and recorded_env and primary.environment:
         result.environment_changes = environment_changes(recorded_env, primary.environment)

@@ -199,8 +199,8 @@ def state_line(result: NotebookResult) -> str:
     elif rng is not None and rng.cell == state.cell:
         line += f"; its random draws differ there too ({rng.backend})"
     elif result.records:
-        line += ("; random draws identical up to there: the difference is numerical "
-                 "(ops, BLAS, threads, hardware) in that cell")
+        line += ("; random draws identical up to there: something else in that cell differs "
+                 "(numerics: ops, BLAS, threads, hardware; or what it read: the environment, the clock, files)")
     first = result.first_difference
     if first is not None:
         line += f"; outputs first differ at cell {first + 1}"
