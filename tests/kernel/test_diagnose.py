@@ -83,7 +83,7 @@ def test_a_hand_edited_output_is_drift_with_the_same_random_draws(tmp_path, caps
     assert notebook["cells"][1]["cause"] == "drift"
     assert notebook["rng_divergence"] is None
     code, out, _ = run_cli(capsys, "verify", "--runs", "2", str(path))
-    assert "with the same random draws: the difference is numerical" in out
+    assert "with the same random draws: the stored output is not what this code produces here" in out
 
 
 def test_changed_upstream_draws_are_found_where_the_stream_diverged(tmp_path, capsys):

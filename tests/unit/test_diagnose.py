@@ -78,13 +78,15 @@ def test_a_generator_one_run_draws_from_counts():
     assert first_divergence(parsed(reference), parsed(other), "runs") == Divergence(2, "random", "runs")
 
 
-def test_a_generator_imported_during_a_cell_is_compared_after_it():
-    # "before" is null: imported during the cell with no seed in force.
-    reference = {1: {"numpy": (None, "n0")}, 2: {"numpy": ("n0", "n0")}}
-    same = {1: {"numpy": (None, "n0")}, 2: {"numpy": ("n0", "n0")}}
-    other = {1: {"numpy": (None, "m0")}, 2: {"numpy": ("m0", "m0")}}
+def test_a_generator_imported_during_a_cell_counts_from_the_first_cell_that_draws():
+    # "before" is null: imported during the cell with no seed in force; cell 2 draws nothing.
+    reference = {1: {"numpy": (None, "n0")}, 2: {"numpy": ("n0", "n0")}, 3: {"numpy": ("n0", "n1")}}
+    same = {1: {"numpy": (None, "n0")}, 2: {"numpy": ("n0", "n0")}, 3: {"numpy": ("n0", "n1")}}
+    other = {1: {"numpy": (None, "m0")}, 2: {"numpy": ("m0", "m0")}, 3: {"numpy": ("m0", "m1")}}
     assert first_divergence(parsed(reference), parsed(same), "runs") is None
-    assert first_divergence(parsed(reference), parsed(other), "runs") == Divergence(1, "numpy", "runs")
+    assert first_divergence(parsed(reference), parsed(other), "runs") == Divergence(3, "numpy", "runs")
+    no_draw = {k: v for k, v in other.items() if k < 3}
+    assert first_divergence(parsed(reference), parsed(no_draw), "runs") is None  # nothing drew: nothing to name
 
 
 def test_divergence_is_found_in_notebook_order_and_by_backend_name():
@@ -249,3 +251,19 @@ def test_notes_accumulate():
         "stored outputs were run out of order: cell 3 has In [1] after In [2] in cell 2",
         "cell 2 was edited since its outputs were recorded",
     ]
+
+
+def test_an_import_cell_that_draws_nothing_is_not_named_the_first_cell_that_draws_is():
+    from repro.notebook.diagnose import first_divergence
+    from repro.payload import parse_records
+    from tests.builders import record_payload
+
+    def records(entropy: str) -> dict:
+        return parse_records({
+            1: record_payload(backends={"numpy": (None, entropy)}),  # import pandas: numpy.random imported, no seed
+            2: record_payload(backends={"numpy": (entropy, entropy)}),  # draws nothing
+            3: record_payload(backends={"numpy": (entropy, entropy[::-1])}),  # draws
+        })
+
+    found = first_divergence(records("aaaa1111"), records("bbbb2222"), "runs")
+    assert found is not None and found.cell == 3

@@ -115,10 +115,14 @@ def test_rng_divergence_is_explained():
         "first RNG divergence: torch after cell 3 (its random state differs from another run from there on)"]
 
 
-def test_drift_with_the_same_random_draws_is_numerical():
+def test_drift_with_the_same_random_draws_says_the_stored_output_is_not_what_the_code_gives():
     res = cells_result(CellResult(4, "differs", 3, cause="drift"), records={4: {"version": 1}})
-    assert explanation(res) == [("drift at cell 5 with the same random draws: the difference is numerical "
-                                 "(library versions, BLAS, thread count, hardware)")]
+    assert explanation(res) == [("drift at cell 5 with the same random draws: the stored output is not what this "
+                                 "code produces here (edited by hand, stale, or made in another environment: "
+                                 "library versions, BLAS, threads, hardware)")]
+    res.environment_changes = [("packages.numpy", "1.26.4", "2.4.6")]
+    assert explanation(res)[0].endswith("hardware; see what changed below)")
+    res.environment_changes = []
     res.rng_divergence = Divergence(6, "numpy", "stored")  # after the drift: still numerical
     assert explanation(res)[1].startswith("drift at cell 5 with the same random draws")
 

@@ -51,15 +51,17 @@ def first_divergence(reference: dict[int, CellRecord], other: dict[int, CellReco
     between two sets of records (before or after the cell).
 
     A generator nobody draws from may differ from the start (unseeded at kernel
-    start) without changing any result: it counts only where a cell uses it, or
-    may have (imported during the cell, with no seed in force).
+    start, or imported without a seed in force) without changing any result: it
+    counts only at a cell that draws from it, on either side. A cell that imports a
+    library (``consumed`` unknown) is not named for it: ``import pandas`` imports
+    ``numpy.random`` and draws nothing; the first cell that draws is named instead.
     """
     for index in sorted(set(reference) & set(other)):
         ref_backends = reference[index].backends
         other_backends = other[index].backends
         for name in sorted(set(ref_backends) & set(other_backends)):
             a, b = ref_backends[name], other_backends[name]
-            if a.consumed is False and b.consumed is False:
+            if not (a.consumed or b.consumed):
                 continue
             for x, y in ((a.before, b.before), (a.after, b.after)):
                 if x is not None and y is not None and x != y:

@@ -171,8 +171,10 @@ def explanation(result: NotebookResult) -> list[str]:
     if drift and result.records:
         first_drift = drift[0].index
         if divergence is None or divergence.cell > first_drift:
-            lines.append(f"drift at cell {first_drift + 1} with the same random draws: the difference is numerical "
-                         "(library versions, BLAS, thread count, hardware)")
+            changed = "; see what changed below" if result.environment_changes else ""
+            lines.append(f"drift at cell {first_drift + 1} with the same random draws: the stored output is not "
+                         "what this code produces here (edited by hand, stale, or made in another environment: "
+                         f"library versions, BLAS, threads, hardware{changed})")
         else:
             lines.append(f"drift: the random stream changed upstream, at cell {divergence.cell + 1}")
     lines.extend(f"note: {note}" for note in result.notes)
