@@ -33,9 +33,10 @@ Payload schema, version 1 (one JSON object in the reply's ``payload`` list)::
     }
 
 ``before`` is the digest of the backend's generator state when the cell
-started (after seeding); it is null when the backend was imported during the
-cell while no seed was in force, or for a cell that started before repro was
-loaded. ``consumed`` is null when ``before`` is. ``unseeded_generators`` counts
+started (after seeding), or, for a backend imported during the cell, right after
+its import; it is null for a cell that started before repro was loaded (and, from
+kernels of repro 0.1.0, for a backend imported while no seed was in force).
+``consumed`` is null when ``before`` is. ``unseeded_generators`` counts
 the generators the cell created without a seed (``default_rng()``,
 ``RandomState()``, ``random.Random()``...) that repro seeded from the cell's
 seed; the key is left out when there were none (and by kernels older than it).

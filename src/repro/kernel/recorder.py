@@ -122,9 +122,10 @@ class CellRecorder:
             self._loading_frame = _Frame(seed=seed, seed_mode=mode, source_digest="", cell_id=None, before=states)
 
     def backend_imported(self, name: str, state: bytes | None) -> None:
-        """A backend was imported during the running cell: its state now is its 'before'."""
+        """A backend was imported during the running cell: its state now is its 'before', so that
+        the record says whether the cell drew from it after importing it (seeded or not)."""
         frame = self.current_frame
-        if frame is not None and name not in frame.before and self._state.current is not None:
+        if frame is not None and name not in frame.before:
             frame.before[name] = state
 
 
