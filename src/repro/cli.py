@@ -1,6 +1,7 @@
 """The ``repro-nb`` command. ``main(argv) -> int`` so it is testable in-process.
 
-Exit codes: 0 reproduced / success, 1 differs or failed, 2 usage error or bad input.
+Exit codes: 0 reproduced / success, 1 differs, failed or unverified (nothing compared;
+0 with ``--allow-unverified``), 2 usage error or bad input.
 Heavy modules (nbclient, nbformat) are imported only by the commands that need them.
 """
 
@@ -18,10 +19,10 @@ from repro import __version__
 from repro.notebook.errors import InputError
 from repro.options import (
     parse_non_negative_float,
-    parse_positive_float,
     parse_positive_int,
     parse_seed,
     parse_shard,
+    parse_timeout,
 )
 
 EXIT_OK = 0
@@ -53,7 +54,7 @@ _positive_int = _arg(parse_positive_int)
 _shard = _arg(parse_shard)
 _seed = _arg(parse_seed)
 _non_negative_float = _arg(parse_non_negative_float)
-_positive_float = _arg(parse_positive_float)
+_timeout = _arg(parse_timeout)
 
 
 def _parallel_options(parser: argparse.ArgumentParser) -> None:
@@ -83,6 +84,9 @@ def _report_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("report")
     group.add_argument("--format", choices=["text", "json"], default="text", help="report format on stdout")
     group.add_argument("--junit-xml", metavar="PATH", type=Path, help="also write a JUnit XML report to PATH")
+    group.add_argument("--allow-unverified", action="store_true", default=None,
+                       help="a notebook with nothing to compare (no stored outputs, every cell skipped) "
+                       "passes; it is still reported as unverified (JUnit: skipped)")
 
 
 def _execution_options(parser: argparse.ArgumentParser) -> None:
@@ -92,7 +96,8 @@ def _execution_options(parser: argparse.ArgumentParser) -> None:
                         "notebook whose kernel is not installed here)")
     kernel.add_argument("--current-python", action="store_true",
                         help="run the kernel on the Python that runs repro-nb")
-    group.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="time limit per cell")
+    group.add_argument("--timeout", type=_timeout, metavar="SECONDS",
+                       help="time limit per cell (default 300; 0 or none: no limit)")
     group.add_argument("--no-trace-state", dest="trace_state", action="store_false",
                        help="do not digest the variables each cell changed (no first state divergence)")
     group.add_argument("--trace-max-bytes", type=_positive_int, metavar="BYTES",
@@ -123,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="repro-nb",
         description="Make Jupyter notebooks reproducible, and prove that they are.",
-        epilog="Exit codes: 0 reproduced, 1 differs or failed, 2 usage error or bad input. "
+        epilog="Exit codes: 0 reproduced, 1 differs, failed or unverified (nothing compared), "
+        "2 usage error or bad input. "
         "In a notebook: %load_ext repro, then %seed 42.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -185,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = command(args)
     except InputError as exc:
-        from repro.notebook.report import printable
+        from repro.notebook.terminal import printable
 
         print(f"repro-nb: error: {printable(exc)}", file=sys.stderr)
         code = EXIT_USAGE
@@ -247,6 +253,7 @@ def _options(args, seed: int | None = None):
         isolate=getattr(args, "isolate", False),
         trace_state=getattr(args, "trace_state", True),
         trace_max_bytes=getattr(args, "trace_max_bytes", None),
+        allow_unverified=getattr(args, "allow_unverified", None),
     )
 
 
@@ -278,21 +285,22 @@ def _check_report_path(args) -> None:
             raise InputError(f"--junit-xml {target}: is one of the inputs")
 
 
-def _emit(results, args) -> None:
+def _emit(results, args, allow_unverified: bool = False) -> None:
     from repro.notebook import report
+    from repro.notebook.terminal import use_colour
 
     if args.format == "json":
         print(report.render_json(results))
     else:
-        print(report.render_text(results, colour=report.use_colour(sys.stdout)))
+        print(report.render_text(results, colour=use_colour(sys.stdout)))
     if args.junit_xml is not None:
         from repro.notebook.io import write_bytes_atomic
 
-        write_bytes_atomic(args.junit_xml, report.render_junit(results))
+        write_bytes_atomic(args.junit_xml, report.render_junit(results, allow_unverified=allow_unverified))
 
 
 def _verify(args) -> int:
-    from repro.notebook.report import ProgressLine
+    from repro.notebook.terminal import ProgressLine
     from repro.notebook.verify import verify_notebooks
 
     _check_report_path(args)
@@ -302,12 +310,12 @@ def _verify(args) -> int:
         results = verify_notebooks(_selected(args), options, runs=args.runs, progress=progress)
     finally:
         progress.clear()
-    _emit(results, args)
-    return EXIT_OK if all(r.status == "reproduced" for r in results) else EXIT_DIFFERS
+    _emit(results, args, options.allow_unverified)
+    return EXIT_OK if all(r.passed(options.allow_unverified) for r in results) else EXIT_DIFFERS
 
 
 def _record(args) -> int:
-    from repro.notebook.report import ProgressLine, printable
+    from repro.notebook.terminal import ProgressLine, printable
     from repro.notebook.verify import record_notebooks
 
     options = _options(args)
@@ -328,9 +336,10 @@ def _diff(args) -> int:
     from repro.notebook.verify import diff_notebooks
 
     _check_report_path(args)
-    result = diff_notebooks(args.a, args.b, _options(args))
-    _emit([result], args)
-    return EXIT_OK if result.status == "reproduced" else EXIT_DIFFERS
+    options = _options(args)
+    result = diff_notebooks(args.a, args.b, options)
+    _emit([result], args, options.allow_unverified)
+    return EXIT_OK if result.passed(options.allow_unverified) else EXIT_DIFFERS
 
 
 def _kernel_install(args) -> int:

@@ -15,9 +15,10 @@ Recognised keys of ``[tool.repro]`` in the nearest ``pyproject.toml`` (all optio
     image_tolerance = 0        # 0-255 per channel
     masks = ['\\d{4}-\\d{2}-\\d{2}', ['took \\d+ ms', 'took N ms']]   # regex, or [regex, replacement]
     sanitize = ["nbval.cfg"]   # nbval sanitize files, relative to pyproject.toml
-    timeout = 600              # per cell, seconds
+    timeout = 600              # per cell, seconds (default 300; 0 or "none": no limit)
     kernel = "python3"
     mime_subset = false        # true: compare only the MIME types both sides of an output have
+    allow_unverified = false   # true: a notebook with nothing to compare (no stored outputs) passes
 """
 
 from __future__ import annotations
@@ -34,8 +35,12 @@ from repro.notebook.compare.model import CompareOptions, check_mask
 from repro.notebook.errors import InputError
 from repro.seeding import check_seed
 
-KEYS = {"rtol", "atol", "image_tolerance", "masks", "sanitize", "timeout", "kernel", "mime_subset"}
+KEYS = {"rtol", "atol", "image_tolerance", "masks", "sanitize", "timeout", "kernel", "mime_subset",
+        "allow_unverified"}
 MASK_REPLACEMENT = "<masked>"
+
+#: Seconds a cell may run when no limit is given (``--timeout``, ``[tool.repro] timeout``).
+DEFAULT_TIMEOUT = 300.0
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,7 @@ class ExecuteOptions:
 
     kernel_name: str | None = None  # default: the notebook's kernelspec
     current_python: bool = False  # run the kernel on the Python running repro-nb
-    timeout: float | None = None  # per cell, seconds
+    timeout: float | None = DEFAULT_TIMEOUT  # per cell, seconds; None: no limit
     startup_timeout: float = 60
     hash_seed: str | None = None  # default: the notebook's metadata, else "0"
     seed: int | None = None  # switch per-cell seeding on before the first cell
@@ -60,6 +65,7 @@ class Options:
     execute: ExecuteOptions = field(default_factory=ExecuteOptions)
     compare: CompareOptions = field(default_factory=CompareOptions)
     jobs: int | None = None  # kernels alive at once, at most (default: one per core)
+    allow_unverified: bool = False  # a notebook with nothing compared passes (its status stays "unverified")
 
     @property
     def kernel_cap(self) -> int:
@@ -89,6 +95,16 @@ def parse_positive_float(text: str) -> float:
     if not (value > 0 and math.isfinite(value)):
         raise InputError(f"must be a finite number > 0: {text!r}")
     return value
+
+
+def parse_timeout(text: str) -> float:
+    """A time limit in seconds: a finite number > 0, or ``0`` / ``none`` for no limit (returned as 0)."""
+    if text.strip().lower() in ("0", "none"):
+        return 0.0
+    try:
+        return parse_positive_float(text)
+    except InputError:
+        raise InputError(f"must be a number of seconds > 0, or 0 or none for no limit: {text!r}") from None
 
 
 def parse_positive_int(text: str) -> int:
@@ -236,10 +252,14 @@ def _compare_options(table: dict[str, Any], source: Path | None, *, rtol, atol, 
 def _execute_options(table: dict[str, Any], *, kernel, current_python, timeout, seed, isolate) -> ExecuteOptions:
     where_timeout = "--timeout" if timeout is not None else "[tool.repro] timeout"
     if timeout is None:
-        timeout = table.get("timeout")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                or not (timeout > 0 and math.isfinite(timeout))):
-        raise InputError(f"{where_timeout} must be a finite number > 0, not {timeout!r}")
+        timeout = table.get("timeout", DEFAULT_TIMEOUT)
+    if isinstance(timeout, str) and timeout.strip().lower() == "none":
+        timeout = 0
+    if (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+            or not (timeout >= 0 and math.isfinite(timeout))):
+        raise InputError(f"{where_timeout} must be a number of seconds > 0, or 0 or \"none\" for no limit, "
+                         f"not {timeout!r}")
+    timeout = float(timeout) or None  # 0: no limit
     where_kernel = "--kernel" if kernel is not None else "[tool.repro] kernel"
     if kernel is None:
         kernel = table.get("kernel")
@@ -271,6 +291,7 @@ def resolve_options(
     isolate: bool = False,
     trace_state: bool = True,
     trace_max_bytes: int | None = None,
+    allow_unverified: bool | None = None,
 ) -> Options:
     """The :class:`Options` of ``[tool.repro]`` at or above *start* (default: the current
     directory), with the given values in place of the table's.
@@ -279,7 +300,9 @@ def resolve_options(
     the table's own, after them; *masks_from* says where *masks* came from, in error messages.
     *mime_subset*: compare only the MIME types both sides of an output have. *isolate*: run
     each notebook in a scratch copy of its folder (verify). *trace_state*: per-cell digests of
-    the variables (*trace_max_bytes*: their size limit per value).
+    the variables (*trace_max_bytes*: their size limit per value). *timeout*: seconds per cell,
+    0 for no limit (default :data:`DEFAULT_TIMEOUT`). *allow_unverified*: a notebook with
+    nothing to compare passes.
     """
     table, source = load_table(Path.cwd() if start is None else start)
     compare = _compare_options(table, source, rtol=rtol, atol=atol, image_tolerance=image_tolerance,
@@ -292,7 +315,8 @@ def resolve_options(
     execute = dataclasses.replace(execute, trace_state=bool(trace_state), trace_max_bytes=trace_max_bytes)
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise InputError(f"jobs must be a whole number >= 1, got {jobs!r}")
-    return Options(execute=execute, compare=compare, jobs=jobs)
+    return Options(execute=execute, compare=compare, jobs=jobs,
+                   allow_unverified=_flag(table, "allow_unverified", allow_unverified))
 
 
 def check_kernel(options: Options) -> None:
@@ -305,7 +329,9 @@ def check_kernel(options: Options) -> None:
     try:
         KernelSpecManager().get_kernel_spec(name)
     except NoSuchKernel:
-        raise InputError(f"no such kernel: {name!r} (see `jupyter kernelspec list`)") from None
+        from repro.notebook.kernels import WAY_OUT
+
+        raise InputError(f"no such kernel: {name!r}: {WAY_OUT}") from None
 
 
 def _one_line(exc: BaseException) -> str:

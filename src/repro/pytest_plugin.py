@@ -4,8 +4,10 @@ Opt-in: without ``--repro`` the plugin collects nothing and changes nothing.
 With it, every ``.ipynb`` file pytest meets (``.ipynb_checkpoints`` excepted,
 unless given by name) is one test item. The item executes a copy of the
 notebook in a fresh kernel and compares the new outputs with the stored ones;
-it fails when a cell differs or the notebook does not run to the end, and its
-failure is ``repro-nb verify``'s plain-text report.
+it fails when a cell differs, the notebook does not run to the end, or nothing
+could be compared (no stored outputs: skipped instead with
+``--repro-allow-unverified``), and its failure is ``repro-nb verify``'s
+plain-text report.
 
 One item per notebook, not per cell: a notebook's cells depend on each other,
 so they cannot be reordered (pytest-randomly), deselected or spread over
@@ -26,6 +28,7 @@ command line               ini option          ``[tool.repro]``
 ``--repro-runs``
 ``--repro-mime-subset``                        ``mime_subset``
 ``--repro-isolate``
+``--repro-allow-unverified``                   ``allow_unverified``
 \\                         ``repro_masks``     ``masks``, ``sanitize``
 \\                                             ``image_tolerance``
 =========================  ==================  =======================
@@ -62,7 +65,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--repro-atol", dest="repro_atol", metavar="ATOL",
                     help="absolute tolerance for numbers in text outputs")
     group.addoption("--repro-timeout", dest="repro_timeout", metavar="SECONDS",
-                    help="time limit per cell")
+                    help="time limit per cell (default 300; 0 or none: no limit)")
     group.addoption("--repro-kernel", dest="repro_kernel", metavar="NAME",
                     help="kernel to run (default: each notebook's kernelspec)")
     group.addoption("--repro-seed", dest="repro_seed", metavar="N",
@@ -73,6 +76,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="compare only the MIME types both sides of an output have")
     group.addoption("--repro-isolate", action="store_true", dest="repro_isolate", default=False,
                     help="run each notebook in a scratch copy of its folder, removed afterwards")
+    group.addoption("--repro-allow-unverified", action="store_true", dest="repro_allow_unverified", default=None,
+                    help="a notebook with nothing to compare (no stored outputs) is skipped, not failed")
     parser.addini("repro_rtol", "repro: relative tolerance for numbers in text outputs")
     parser.addini("repro_atol", "repro: absolute tolerance for numbers in text outputs")
     parser.addini("repro_timeout", "repro: time limit per cell, seconds")
@@ -107,11 +112,12 @@ def pytest_configure(config: pytest.Config) -> None:
             masks=[str(m) for m in config.getini("repro_masks") if str(m).strip()],
             masks_from="ini option repro_masks",
             kernel=pick("repro_kernel", str, "repro-kernel"),
-            timeout=pick("repro_timeout", options.parse_positive_float, "repro-timeout"),
+            timeout=pick("repro_timeout", options.parse_timeout, "repro-timeout"),
             seed=pick("repro_seed", options.parse_seed, "repro-seed"),
             jobs=1,  # one notebook per item; pytest-xdist spreads the items
             mime_subset=config.getoption("repro_mime_subset"),
             isolate=config.getoption("repro_isolate"),
+            allow_unverified=config.getoption("repro_allow_unverified"),
         )
         runs = pick("repro_runs", options.parse_positive_int, "repro-runs") or 1
         if not hasattr(config, "workerinput"):  # once, in the xdist controller
@@ -179,6 +185,10 @@ class NotebookItem(pytest.Item):
         if result.failure is not None and result.failure.kind == "interrupted":
             raise KeyboardInterrupt  # Ctrl-C stops the session, as for any test
         self.result = dataclasses.replace(result, path=Path(self.name))
+        if self.result.status == "unverified" and resolved.allow_unverified:
+            from repro.notebook.report import summary
+
+            pytest.skip(summary(self.result))
         if self.result.status != "reproduced":
             raise NotebookFailed(self.result)
 

@@ -138,9 +138,9 @@ def test_a_fifo_is_refused_at_once(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["verify", "--timeout", "inf", "{nb}"], "must be a finite number > 0"),
-    (["verify", "--timeout", "nan", "{nb}"], "must be a finite number > 0"),
-    (["verify", "--timeout", "-2", "{nb}"], "must be a finite number > 0"),
+    (["verify", "--timeout", "inf", "{nb}"], "must be a number of seconds > 0"),
+    (["verify", "--timeout", "nan", "{nb}"], "must be a number of seconds > 0"),
+    (["verify", "--timeout", "-2", "{nb}"], "must be a number of seconds > 0"),
     (["verify", "--kernel", "", "{nb}"], "--kernel must be a kernel name"),
     (["kernel", "install", "--name", "a b"], "--name must be letters, digits"),
     (["kernel", "install", "--name", "a/b"], "--name must be letters, digits"),

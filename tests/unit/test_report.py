@@ -12,15 +12,8 @@ import pytest
 
 from repro.notebook.compare import CompareOptions
 from repro.notebook.outcome import judge_runs
-from repro.notebook.report import (
-    ProgressLine,
-    explanation,
-    render_json,
-    render_junit,
-    render_text,
-    to_json_data,
-    use_colour,
-)
+from repro.notebook.report import explanation, render_json, render_junit, render_text, to_json_data
+from repro.notebook.terminal import ProgressLine, use_colour
 from repro.notebook.results import CellResult, Divergence, Failure, NotebookResult, StateDivergence
 from tests.builders import executed, notebook, stream, with_outputs
 
@@ -190,8 +183,8 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch):
 # --------------------------------------------------------------------------- JSON
 
 NOTEBOOK_KEYS = {"path", "status", "duration", "failure", "first_difference", "runs", "rng_divergence",
-                 "state_divergence", "notes", "environment_changes", "side_effects", "cells"}
-CELL_KEYS = {"index", "status", "execution_count", "reason", "cause", "hint", "diffs"}
+                 "state_divergence", "notes", "environment_changes", "side_effects", "cells", "code_cells", "compared"}
+CELL_KEYS = {"index", "status", "execution_count", "reason", "cause", "hint", "downstream_of", "diffs"}
 DIFF_KEYS = {"kind", "key", "expected", "actual", "diff", "image", "index"}
 
 
@@ -214,10 +207,11 @@ def test_json_schema_version_1():
         for cell in notebook_["cells"]:
             assert set(cell) == CELL_KEYS
     assert reproduced == {
-        "path": "r.ipynb", "status": "reproduced", "duration": 1.5, "failure": None, "first_difference": None,
+        "path": "r.ipynb", "status": "reproduced", "duration": 1.5, "code_cells": 3, "compared": 3,
+        "failure": None, "first_difference": None,
         "runs": 1, "rng_divergence": None, "state_divergence": None, "notes": [], "environment_changes": [], "side_effects": None,
         "cells": [{"index": i, "status": "same", "execution_count": i, "reason": None, "cause": None, "hint": None,
-                   "diffs": []} for i in (1, 2, 3)],
+                   "downstream_of": None, "diffs": []} for i in (1, 2, 3)],
     }
     assert differs["status"] == "differs" and differs["runs"] == 2 and differs["first_difference"] == 2
     assert differs["rng_divergence"] == {"cell": 1, "backend": "numpy", "against": "stored"}

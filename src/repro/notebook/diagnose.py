@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from repro.notebook.compare import CompareOptions, compare_outputs, options_for_cell
 from repro.notebook.io import stored_payloads
+from repro.notebook.markers import cell_markers
 from repro.notebook.results import Divergence, NotebookRun, StateDivergence
 from repro.payload import CellRecord, parse_records
 from repro.seeding import source_digest
@@ -122,10 +123,14 @@ def state_divergence(stored_nb, runs: list[NotebookRun]) -> StateDivergence | No
 
 
 def stale_notes(nb) -> list[str]:
-    """Signs that the stored outputs were not produced by running the current notebook top to bottom."""
+    """Signs that the stored outputs were not produced by running the current notebook top to bottom.
+
+    Cells marked skip do not count: verify does not run them, and their stored counts
+    may come from any earlier session.
+    """
     notes = []
     counted = [(i, c.get("execution_count")) for i, c in enumerate(nb.cells)
-               if c.cell_type == "code" and c.source.strip()]
+               if c.cell_type == "code" and c.source.strip() and "skip" not in cell_markers(c)]
     with_counts = [(i, n) for i, n in counted if n is not None]
     for (i, a), (j, b) in zip(with_counts, with_counts[1:]):
         if b <= a:

@@ -4,16 +4,21 @@ Built on nbclient's hooks and options rather than a fork of its client:
 
 - before the first cell, repro's extension is loaded silently in the kernel
   (``on_notebook_start``), so every cell returns a record in its execute reply
-  even when the notebook never mentions repro; a kernel without repro installed
-  runs the notebook all the same, without records;
+  even when the notebook never mentions repro; the load leaves no name in the
+  user's namespace, no history entry and no execution count; a kernel without
+  repro installed runs the notebook all the same, without records;
 - the kernel side's per-cell state digests are switched on (``trace_state``);
 - each cell's id travels in the execute request's metadata, as JupyterLab sends it;
 - the kernel starts with ``PYTHONHASHSEED`` fixed, in the notebook's folder;
 - a Python notebook whose own kernel is not installed here runs on ``python3``,
   with a note on the run; a notebook in another language fails in one line
   (:mod:`repro.notebook.kernels`);
+- every cell has a time limit (:data:`repro.options.DEFAULT_TIMEOUT` unless told
+  otherwise), and a :class:`~repro.notebook.watchdog.Watchdog` ends a run whose
+  client stopped making progress;
 - whatever happens (an error, a timeout, a dead kernel, Ctrl-C), the kernel is
-  shut down before :func:`execute_notebook` returns or raises.
+  shut down before :func:`execute_notebook` returns or raises, without asyncio
+  noise on the terminal.
 """
 
 from __future__ import annotations
@@ -24,128 +29,71 @@ import copy
 import json
 import os
 import signal
-import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
-from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.kernelspec import NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbclient.util import run_hook
-from traitlets import Type
 
 from repro.notebook.io import notebook_hash_seed
-from repro.notebook.kernels import choose_kernel
+from repro.notebook.kernels import WAY_OUT
+from repro.notebook.managers import kernel_manager
 from repro.notebook.markers import cell_markers, may_raise
 from repro.notebook.pool import KernelPool
 from repro.notebook.results import DEFAULT_HASH_SEED, Failure, NotebookRun
-from repro.options import ExecuteOptions
+from repro.notebook.watchdog import Watchdog
+from repro.options import DEFAULT_TIMEOUT, ExecuteOptions
 from repro.payload import find_payload
 
 #: Called with the index of the cell about to run and the number of cells.
 CellProgress = Callable[[int, int], None]
 
-#: Kernel-side code run silently before the first cell. It assigns no names.
-PRELOAD = """\
+#: Kernel-side code run silently before the first cell, in a namespace of its own:
+#: the user's namespace gets no name from it (``%whos``, ``dir()`` and ``globals()``
+#: show what they show in a plain kernel), and a silent execution without history
+#: leaves no ``In``/``Out`` entry and no execution count.
+PRELOAD_BODY = """\
 try:
-    import repro.kernel.extension
+    import repro.kernel.extension as extension
 except ImportError:
     pass
 else:
     try:
-        repro.kernel.extension.load(get_ipython(), seed=__REPRO_SEED__, trace=__REPRO_TRACE__)
+        extension.load(get_ipython(), seed=__REPRO_SEED__, trace=__REPRO_TRACE__)
     except TypeError:  # a repro older than state tracing
-        repro.kernel.extension.load(get_ipython(), seed=__REPRO_SEED__)
+        extension.load(get_ipython(), seed=__REPRO_SEED__)
     else:
         if __REPRO_TRACE__ and __REPRO_MAX_BYTES__:
-            repro.kernel.extension.active(get_ipython()).trace_state(True, max_bytes=__REPRO_MAX_BYTES__)
+            extension.active(get_ipython()).trace_state(True, max_bytes=__REPRO_MAX_BYTES__)
 """
+
+#: The one statement sent: it binds nothing where it runs.
+PRELOAD = ('exec(compile(__PRELOAD_SOURCE__, "<repro preload>", "exec"), '
+           '{"get_ipython": get_ipython, "__name__": "__repro_preload__"})')
 
 #: Seconds to wait for the kernel to describe its environment after the last cell.
 ENVIRONMENT_TIMEOUT = 30
+
+#: Seconds past the per-cell limit that the watchdog waits for the client's own timeout.
+WATCHDOG_GRACE = 30.0
 
 #: Kernel-side expression whose value is the environment, as JSON text.
 ENVIRONMENT_EXPRESSION = "__import__('repro.environment').environment.capture_environment_json()"
 
 
-class CellIdKernelClient(AsyncKernelClient):
-    """Sends the running cell's id in the execute request's metadata, as JupyterLab does."""
-
-    cell_id: str | None = None
-
-    def _send_with_cell_id(self, msg: dict) -> None:
-        if self.cell_id:
-            msg["metadata"]["cellId"] = self.cell_id
-        type(self.shell_channel).send(self.shell_channel, msg)
-
-    def execute(self, code: str, *args: Any, **kwargs: Any) -> str:
-        channel = self.shell_channel
-        send = channel.send
-        channel.send = self._send_with_cell_id
-        try:
-            return super().execute(code, *args, **kwargs)
-        finally:
-            channel.send = send
-
-
-class ReproKernelManager(AsyncKernelManager):
-    client_class = Type(CellIdKernelClient, klass=AsyncKernelClient).tag(config=True)  # type: ignore[assignment]
-    client_factory = Type(CellIdKernelClient, klass=AsyncKernelClient)  # type: ignore[assignment]
-
-
-def _current_python_manager() -> ReproKernelManager:
-    from jupyter_client.kernelspec import KernelSpec
-
-    manager = ReproKernelManager()
-    manager._kernel_spec = KernelSpec(
-        argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        display_name=f"Python {sys.version_info.major}.{sys.version_info.minor} (repro-nb)",
-        language="python",
-    )
-    return manager
-
-
-def _kernel_manager(nb, options: ExecuteOptions, run: NotebookRun) -> ReproKernelManager | None:
-    """The manager of the kernel to start, with ``run.kernel_name`` set; None (and
-    ``run.failure`` set) when no kernel here can run the notebook."""
-    if options.current_python:
-        run.kernel_name = "(current python)"
-        return _current_python_manager()
-    if options.kernel_name:  # the user's choice, checked before anything ran
-        run.kernel_name = options.kernel_name
-        return ReproKernelManager(kernel_name=options.kernel_name)
-    choice = choose_kernel(nb.metadata, _installed)
-    run.kernel_name = choice.name
-    if choice.missing is not None:
-        run.failure = Failure("kernel", choice.missing)
-        return None
-    if choice.note is not None:
-        run.notes.append(choice.note)
-    return ReproKernelManager(kernel_name=choice.name)
-
-
-def _installed(name: str) -> bool:
-    """Whether a kernelspec of this name is installed, as the kernel manager will look it up."""
-    from jupyter_client.kernelspec import NoSuchKernel
-
-    try:
-        ReproKernelManager(kernel_name=name).kernel_spec
-    except NoSuchKernel:
-        return False
-    except Exception:  # a broken kernelspec: starting it will say what is wrong, in one line
-        return True
-    return True
-
-
 class _Client(NotebookClient):
     """nbclient's client with repro's hooks wired in."""
 
-    def __init__(self, nb, run: NotebookRun, preload: str, progress: CellProgress | None, **kw):
+    def __init__(self, nb, run: NotebookRun, preload: str, progress: CellProgress | None,
+                 watchdog: Watchdog | None = None, **kw):
         super().__init__(nb, **kw)
         self._run = run
+        self.watchdog = watchdog or Watchdog(None, None)
         self._preload = preload
         self._progress = progress
         # Decided from the cell's markers and stored outputs, and kept here rather
@@ -171,6 +119,21 @@ class _Client(NotebookClient):
             self.stopped_early = True  # nothing more is asked of this kernel: it may be busy or gone
             raise
 
+    def process_message(self, msg: dict, cell, cell_index: int):
+        self.watchdog.touch()
+        return super().process_message(msg, cell, cell_index)
+
+    async def _async_poll_kernel_alive(self) -> None:
+        """nbclient's check that the kernel lives, quiet when the kernel or client is torn
+        down under it (Ctrl-C, the watchdog): no "Task exception was never retrieved"."""
+        try:
+            await super()._async_poll_kernel_alive()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            if self.task_poll_for_reply is not None:
+                self.task_poll_for_reply.cancel()
+
     async def _check_raise_for_error(self, cell, cell_index: int, exec_reply) -> None:
         if cell_index in self._may_raise and exec_reply is not None:
             await run_hook(self.on_cell_error, cell=cell, cell_index=cell_index, execute_reply=exec_reply)
@@ -184,6 +147,7 @@ class _Client(NotebookClient):
             asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self._on_sigint)
         except (RuntimeError, NotImplementedError):  # not the main thread, or Windows
             pass
+        self.watchdog.watch(asyncio.get_running_loop(), asyncio.current_task())
         msg_id = self.kc.execute(self._preload, silent=True, store_history=False,
                                  user_expressions={"loaded": "'repro.kernel.extension' in __import__('sys').modules"})
         reply = await asyncio.wait_for(self.async_wait_for_reply(msg_id), self.startup_timeout)
@@ -206,9 +170,12 @@ class _Client(NotebookClient):
 
     def _on_sigint(self) -> None:
         self.interrupted = True
-        self._async_cleanup_kernel_future = asyncio.ensure_future(self._async_cleanup_kernel())
+        future = asyncio.ensure_future(self._async_cleanup_kernel())
+        future.add_done_callback(_retrieve)  # its outcome is the run's failure, not a log line
+        self._async_cleanup_kernel_future = future
 
     def _on_cell_start(self, cell, cell_index: int) -> None:
+        self.watchdog.touch()
         self.current_index = cell_index
         if self._progress is not None and cell.cell_type == "code":
             self._progress(cell_index, len(self.nb.cells))
@@ -218,17 +185,24 @@ class _Client(NotebookClient):
         self._run.executed.add(cell_index)
 
     def _on_cell_executed(self, cell, cell_index: int, execute_reply: dict) -> None:
+        self.watchdog.touch()
         payload = find_payload(execute_reply["content"].get("payload"))
         if payload is not None:
             self._run.records[cell_index] = payload
 
 
+def _retrieve(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 def preload_code(options: ExecuteOptions) -> str:
     """:data:`PRELOAD` with the run's seed and state-tracing settings filled in."""
     max_bytes = 0 if options.trace_max_bytes is None else int(options.trace_max_bytes)  # 0: the default
-    return (PRELOAD.replace("__REPRO_SEED__", repr(options.seed))
+    body = (PRELOAD_BODY.replace("__REPRO_SEED__", repr(options.seed))
             .replace("__REPRO_TRACE__", repr(bool(options.trace_state)))
             .replace("__REPRO_MAX_BYTES__", repr(max_bytes)))
+    return PRELOAD.replace("__PRELOAD_SOURCE__", repr(body))
 
 
 def execute_notebook(
@@ -247,11 +221,13 @@ def execute_notebook(
     hash_seed = options.hash_seed or notebook_hash_seed(nb) or DEFAULT_HASH_SEED
     work = copy.deepcopy(nb)
     run = NotebookRun(notebook=work, hash_seed=hash_seed)
-    manager = _kernel_manager(nb, options, run)
+    manager = kernel_manager(nb, options, run)
     if manager is None:
         return run
+    # Past the cell's own limit, or the kernel's start-up wait, whichever is longer.
+    limit = None if options.timeout is None else options.timeout + max(WATCHDOG_GRACE, options.startup_timeout)
     client = _Client(
-        work, run, preload_code(options), progress,
+        work, run, preload_code(options), progress, Watchdog(limit, manager),
         km=manager,
         # nbclient's timeout is a whole number of seconds; its timeout_func may return any number.
         timeout=-1,
@@ -282,7 +258,7 @@ def _drive(client: NotebookClient, manager, run: NotebookRun, options: ExecuteOp
     try:
         client.execute(env=env, stdout=kernel_log, stderr=kernel_log)
     except CellTimeoutError:
-        run.failure = Failure("timeout", f"cell timed out after {options.timeout:g} s", client.current_index)
+        run.failure = Failure("timeout", _timeout_message(options), client.current_index)
         _interrupt(manager)
     except DeadKernelError:
         if client.interrupted or pool.stopping.is_set():  # the kernel was shut down on Ctrl-C
@@ -294,15 +270,29 @@ def _drive(client: NotebookClient, manager, run: NotebookRun, options: ExecuteOp
             "error", f"{exc.ename}: {exc.evalue}", client.current_index, ename=exc.ename, evalue=exc.evalue
         )
     except (KeyboardInterrupt, asyncio.CancelledError):
-        run.failure = Failure("interrupted", "interrupted by the user", client.current_index)
+        if client.watchdog.fired:
+            run.failure = Failure("timeout", f"no progress for {client.watchdog.limit:g} s: the run was stopped "
+                                  "and its kernel ended", client.current_index)
+        else:
+            run.failure = Failure("interrupted", "interrupted by the user", client.current_index)
+    except NoSuchKernel:  # uninstalled since the run was planned
+        run.failure = Failure("kernel", f"no such kernel: {run.kernel_name!r}: {WAY_OUT}")
     except Exception as exc:  # the kernel could not start, or nbclient gave up on it
         reason = (f"{type(exc).__name__}: {exc}".splitlines() or [type(exc).__name__])[0]
         started = "stopped answering" if client.current_index is not None else "could not start"
         message = f"kernel {run.kernel_name!r} {started}: {reason}{_log_tail(kernel_log)}"
         run.failure = Failure("kernel", message, client.current_index)
     finally:
+        client.watchdog.stop()
         _shutdown(client, manager)
         kernel_log.close()
+
+
+def _timeout_message(options: ExecuteOptions) -> str:
+    message = f"cell timed out after {options.timeout:g} s"
+    if options.timeout == DEFAULT_TIMEOUT:
+        message += " (the default limit: --timeout SECONDS sets another, --timeout none removes it)"
+    return message
 
 
 def _log_tail(log) -> str:

@@ -242,11 +242,18 @@ def stored_payloads(nb) -> dict[int, dict]:
 
 
 def store_records(run: NotebookRun):
-    """The executed notebook of *run*, with its records and run metadata attached."""
+    """The executed notebook of *run*, with its records and run metadata attached.
+
+    A code cell the run did not execute (marked skip) keeps its outputs and loses its
+    execution count, as Jupyter shows a cell not run in this session (``In [ ]``): the
+    counts left in the notebook are the recorded run's, in order.
+    """
     nb = run.notebook
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
+        if index not in run.executed:
+            cell.execution_count = None
         cell.metadata.pop("repro", None)
         payload = run.records.get(index)
         if payload is not None:

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 #: The kernel a Python notebook whose own kernel is missing runs on.
 DEFAULT_PYTHON_KERNEL = "python3"
 
+#: What to do about a kernel that is not installed, where no fallback applies.
+WAY_OUT = ("pass --kernel NAME with an installed kernel (see `jupyter kernelspec list`), "
+           "or --current-python to run on the Python of repro-nb")
+
 
 @dataclass(frozen=True)
 class KernelChoice:
@@ -61,5 +65,4 @@ def choose_kernel(metadata, installed) -> KernelChoice:
             "the default Python kernel (--kernel NAME picks another)"))
     language = notebook_language(metadata)
     what = f" (language {language})" if language else ""
-    return KernelChoice(name, missing=(f"the notebook's kernel {name!r}{what} is not installed here: install it "
-                                       "(see `jupyter kernelspec list`) or pass --kernel NAME"))
+    return KernelChoice(name, missing=f"the notebook's kernel {name!r}{what} is not installed here: install it, or {WAY_OUT}")

@@ -69,10 +69,14 @@ def compare_cells(expected_nb, actual_nb, options: CompareOptions, executed: set
 
 
 def notebook_status(cells: list[CellResult], failure: Failure | None) -> str:
+    """``failed``, ``differs``, ``reproduced``, or ``unverified`` when no cell was compared
+    (no stored outputs, every cell skipped): nothing compared is not a pass."""
     if failure is not None:
         return "failed"
     if any(c.status in ("differs", "failed") for c in cells):
         return "differs"
+    if not any(c.status == "same" for c in cells):
+        return "unverified"
     return "reproduced"
 
 
@@ -89,6 +93,7 @@ def judge_runs(path: Path, stored_nb, runs: list[NotebookRun], options: CompareO
         _compare_other_runs(stored_nb, cells, runs, primary, options)
     attach_hints(stored_nb, cells, options)
     status = notebook_status(cells, primary.failure)
+    unexplained = status in ("differs", "failed")
     result = NotebookResult(
         path=path,
         status=status,
@@ -98,14 +103,35 @@ def judge_runs(path: Path, stored_nb, runs: list[NotebookRun], options: CompareO
         records=primary.records,
         runs=len(runs),
         state_divergence=state_divergence(stored_nb, runs),  # also behind identical outputs
-        notes=_run_notes(runs) + (stale_notes(stored_nb) if status != "reproduced" else []),
+        notes=_run_notes(runs) + (stale_notes(stored_nb) if unexplained else []),
     )
-    if status != "reproduced" or result.state_divergence is not None:  # what the random draws say about it
+    if unexplained or result.state_divergence is not None:  # what the random draws say about it
         result.rng_divergence = rng_divergence(stored_nb, runs)
     recorded_env = stored_nb.metadata.get("repro", {}).get("environment")
-    if status != "reproduced" and recorded_env and primary.environment:
+    if unexplained and recorded_env and primary.environment:
         result.environment_changes = environment_changes(recorded_env, primary.environment)
+    mark_downstream(result)
     return result
+
+
+def _is_noise(cell: CellResult) -> bool:
+    """A difference that cannot have changed what later cells compute: a clock reading or a
+    renderer (the cell has a hint), or text on stderr only (warnings, progress)."""
+    return cell.hint is not None or all(d.key == "stderr" for d in cell.diffs)
+
+
+def mark_downstream(result: NotebookResult) -> None:
+    """Set ``downstream_of`` on the differing cells there is a reason to think follow from an
+    earlier one: that earlier cell's difference is not known noise and, with per-cell records,
+    the later cell ran after the random stream or the variables diverged. Otherwise the cells
+    stand on their own."""
+    divergences = [d.cell for d in (result.rng_divergence, result.state_divergence) if d is not None]
+    upstream = None
+    for cell in result.differing:
+        if upstream is not None and (not result.records or any(d < cell.index for d in divergences)):
+            cell.downstream_of = upstream
+        if upstream is None and not _is_noise(cell):
+            upstream = cell.index
 
 
 def _run_notes(runs: list[NotebookRun]) -> list[str]:
@@ -173,4 +199,6 @@ def diff_result(path: Path, a_nb, b_nb, options: CompareOptions) -> NotebookResu
                            diffs=[OutputDiff("extra", "cell", None, "code cell", "")])
             )
     attach_hints(a_nb, cells, options)
-    return NotebookResult(path=path, status=notebook_status(cells, None), cells=cells)
+    result = NotebookResult(path=path, status=notebook_status(cells, None), cells=cells)
+    mark_downstream(result)
+    return result

@@ -7,8 +7,10 @@ JSON schema, version 1::
       "notebooks": [
         {
           "path": "analysis.ipynb",
-          "status": "reproduced" | "differs" | "failed",
+          "status": "reproduced" | "differs" | "failed" | "unverified",   # unverified: no cell compared
           "duration": 3.2,                  # seconds, null for diff
+          "code_cells": 19,                 # code cells in the notebook
+          "compared": 12,                   # code cells whose outputs were compared
           "failure": null | {"kind": "error" | "timeout" | "dead-kernel" | "interrupted" | "kernel",
                              "message": "...", "cell": INDEX, "ename": ..., "evalue": ...},
           "first_difference": INDEX | null, # first cell that differs or failed
@@ -32,6 +34,7 @@ JSON schema, version 1::
               "cause": null | "nondeterministic" | "hash-order" | "drift",   # with --runs
               "hint": null | "...",         # a differing cell: what it likely means and the fix to paste
                                             # (a clock reading and its mask, a renderer missing here)
+              "downstream_of": null | INDEX,   # a differing cell that likely follows from an earlier one
               "diffs": [{"kind": ..., "key": ..., "expected": ..., "actual": ..., "diff": ..., "image": ...,
                          "index": POSITION | null}]   # among the cell's non-stream outputs
             }
@@ -42,50 +45,23 @@ JSON schema, version 1::
 
 Only code cells are listed. In the terminal, cells are numbered from 1 as a
 person counts them in the notebook, with the stored ``In [n]``. Keys added to
-version 1 since it first shipped: ``hint`` on cells, ``side_effects`` and
-``state_divergence`` on notebooks.
+version 1 since it first shipped: ``hint`` and ``downstream_of`` on cells;
+``side_effects``, ``state_divergence``, ``code_cells`` and ``compared`` on
+notebooks; the ``unverified`` status.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import sys
 from dataclasses import asdict
-from typing import IO, Iterable
+from typing import Iterable
 
 from repro.notebook.results import CellResult, NotebookResult
+from repro.notebook.terminal import printable
 
 JSON_SCHEMA_VERSION = 1
 
-# What a terminal or an XML 1.0 file must never get raw: C0 and C1 controls (ESC resets
-# or repaints a terminal, NUL ends strings), lone surrogates (unencodable), and the
-# bidirectional overrides that make text display in another order than it reads.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
-                     "\ud800-\udfff\ufffe\uffff]")
-
-
-def printable(text: str) -> str:
-    """*text* safe for a terminal and for XML: unsafe characters shown as ``\\x1b``, ``\\u202e``.
-
-    Newlines and tabs stay. Applied to everything a report shows that comes from a
-    notebook, a file name or a kernel.
-    """
-    return _UNSAFE.sub(_escape, str(text))
-
-
-def _escape(match: re.Match) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
 _COLOURS = {"green": "32", "red": "31", "yellow": "33", "bold": "1", "dim": "2", "cyan": "36"}
-
-
-def use_colour(stream: IO[str]) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set."""
-    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
 
 
 class _Style:
@@ -104,10 +80,41 @@ def cell_label(cell: CellResult) -> str:
     return f"cell {cell.index + 1}{count}"
 
 
-def _summary(result: NotebookResult) -> str:
+#: How the report names why cells were not compared.
+_NOT_COMPARED = {"never executed": "without stored outputs", "marked skip": "marked skip",
+                 "output ignored": "output ignored", "empty": "empty"}
+
+
+def _not_compared(result: NotebookResult) -> str:
+    """Why the cells that were not compared were not: "7 without stored outputs, 2 marked skip"."""
+    counts: dict[str, int] = {}
+    for cell in result.cells:
+        if cell.status == "skipped":
+            why = _NOT_COMPARED.get(cell.reason or "", "not run")
+            counts[why] = counts.get(why, 0) + 1
+    return ", ".join(f"{n} {why}" for why, n in counts.items())
+
+
+def _unverified(result: NotebookResult) -> str:
+    total = len(result.cells)
+    if total == 0:
+        return "unverified: the notebook has no code cells, nothing was compared"
+    if any(c.reason == "never executed" for c in result.cells):
+        return (f"unverified: 0 of {total} code cells had stored outputs, nothing was compared "
+                f"({_not_compared(result)}); run `repro-nb record` first")
+    return f"unverified: 0 of {total} code cells compared ({_not_compared(result)})"
+
+
+def summary(result: NotebookResult) -> str:
+    """The notebook's verdict in one line, after its path."""
     code_cells = len(result.cells)
     timing = f", {result.duration:.1f} s" if result.duration is not None else ""
+    if result.status == "unverified":
+        return _unverified(result) + (f" ({result.duration:.1f} s)" if result.duration is not None else "")
     if result.status == "reproduced":
+        compared = result.compared
+        if compared < sum(c.reason != "empty" for c in result.cells):
+            return f"reproduced ({compared} of {code_cells} code cells compared: {_not_compared(result)}{timing})"
         return f"reproduced ({code_cells} code cells{timing})"
     if result.status == "failed" and result.failure is not None:
         where = ""
@@ -131,30 +138,49 @@ def _summary(result: NotebookResult) -> str:
     return f"{text}{runs}{timing}"
 
 
+_MARKS = {"reproduced": ("ok", "green"), "differs": ("DIFFERS", "red"), "failed": ("FAILED", "red"),
+          "unverified": ("UNVERIFIED", "yellow")}
+
+
 def render_text(results: Iterable[NotebookResult], colour: bool = False) -> str:
     """The terminal report: one line per notebook, then each differing cell with its diff."""
     style = _Style(colour)
     lines: list[str] = []
     for result in results:
-        mark, tint = {"reproduced": ("ok", "green"), "differs": ("DIFFERS", "red"), "failed": ("FAILED", "red")}[
-            result.status
-        ]
-        lines.append(f"{style(mark, tint, 'bold')} {printable(result.path)}: {printable(_summary(result))}")
+        mark, tint = _MARKS[result.status]
+        lines.append(f"{style(mark, tint, 'bold')} {printable(result.path)}: {printable(summary(result))}")
         first = result.first_difference
         for cell in result.cells:
             if cell.status not in ("differs", "failed"):
                 continue
             if cell.status == "failed" and result.failure is not None:
                 continue  # already said on the notebook's line
-            note = "first difference" if cell.index == first else f"possibly downstream of cell {first + 1}"
             cause = f" [{cell.cause}]" if cell.cause else ""
-            lines.append(f"  {style(cell_label(cell), 'bold')}{cause}: {style(note, 'yellow' if cell.index == first else 'dim')}")
+            note = _position_note(result, cell, first)
+            if note:
+                note = ": " + style(note, "yellow" if cell.index == first else "dim")
+            lines.append(f"  {style(cell_label(cell), 'bold')}{cause}{note}")
             for diff in cell.diffs:
                 lines.extend("    " + line for line in _render_diff(diff, style))
             if cell.hint:
                 lines.append(f"    {style('hint:', 'cyan')} {printable(cell.hint)}")
         lines.extend("  " + printable(line) for line in explanation(result))
     return "\n".join(lines)
+
+
+def _position_note(result: NotebookResult, cell: CellResult, first: int | None) -> str:
+    """"first difference", "downstream of cell N" when there is a reason to think so, else nothing."""
+    if cell.index == first:
+        return "first difference"
+    if cell.downstream_of is None:
+        return ""
+    after = [(d.cell, what) for d, what in ((result.rng_divergence, "random stream"),
+                                             (result.state_divergence, "variables")) if d is not None]
+    after = [(c, what) for c, what in after if c < cell.index]
+    if result.records and after:
+        where, what = min(after)
+        return f"downstream of cell {cell.downstream_of + 1} (it ran after the {what} diverged at cell {where + 1})"
+    return f"possibly downstream of cell {cell.downstream_of + 1}"  # no per-cell records to tell
 
 
 def explanation(result: NotebookResult) -> list[str]:
@@ -272,6 +298,8 @@ def to_json_data(results: Iterable[NotebookResult]) -> dict:
                 "path": str(result.path),
                 "status": result.status,
                 "duration": None if result.duration is None else round(result.duration, 3),
+                "code_cells": len(result.cells),
+                "compared": result.compared,
                 "failure": failure,
                 "first_difference": result.first_difference,
                 "runs": result.runs,
@@ -299,6 +327,7 @@ def to_json_data(results: Iterable[NotebookResult]) -> dict:
                         "reason": c.reason,
                         "cause": c.cause,
                         "hint": c.hint,
+                        "downstream_of": c.downstream_of,
                         "diffs": [asdict(d) for d in c.diffs],
                     }
                     for c in result.cells
@@ -312,73 +341,35 @@ def render_json(results: Iterable[NotebookResult]) -> str:
     return json.dumps(to_json_data(results), indent=2)
 
 
-def render_junit(results: list[NotebookResult], name: str = "repro-nb") -> bytes:
-    """JUnit XML: one test case per notebook; a failure carries the plain-text report."""
+def render_junit(results: list[NotebookResult], name: str = "repro-nb", allow_unverified: bool = False) -> bytes:
+    """JUnit XML: one test case per notebook; a failure carries the plain-text report.
+
+    An unverified notebook (nothing compared) is a failure, or skipped with *allow_unverified*.
+    """
     import xml.etree.ElementTree as ET
 
-    failures = sum(r.status == "differs" for r in results)
-    errors = sum(r.status == "failed" for r in results)
+    def tag_of(result: NotebookResult) -> str | None:
+        if result.status == "unverified":
+            return "skipped" if allow_unverified else "failure"
+        return {"reproduced": None, "differs": "failure"}.get(result.status, "error")
+
+    tags = [tag_of(r) for r in results]
     suite = ET.Element(
         "testsuite",
         name=name,
         tests=str(len(results)),
-        failures=str(failures),
-        errors=str(errors),
+        failures=str(tags.count("failure")),
+        errors=str(tags.count("error")),
+        skipped=str(tags.count("skipped")),
         time=f"{sum(r.duration or 0 for r in results):.3f}",
     )
-    for result in results:
+    for result, tag in zip(results, tags):
         case = ET.SubElement(suite, "testcase", classname=name, name=printable(result.path),
                              time=f"{result.duration or 0:.3f}")
-        if result.status != "reproduced":
-            tag = "failure" if result.status == "differs" else "error"
-            element = ET.SubElement(case, tag, message=printable(_summary(result)))
+        if tag is not None:
+            element = ET.SubElement(case, tag, message=printable(summary(result)))
             element.text = render_text([result], colour=False)
-        elif result.notes or side_effect_lines(result):  # a kernel fallen back to, files written
+        elif result.notes or side_effect_lines(result) or result.compared < len(result.cells):
             ET.SubElement(case, "system-out").text = render_text([result], colour=False)
     ET.indent(suite)
     return ET.tostring(suite, encoding="utf-8", xml_declaration=True) + b"\n"
-
-
-class ProgressLine:
-    """Progress on one terminal line: which cell each notebook (and each run) is at.
-
-    A :data:`~repro.notebook.verify.Progress` callback, safe to call from the threads
-    that run notebooks in parallel. It writes nothing unless *stream* is a terminal.
-    """
-
-    def __init__(self, stream: IO[str] | None = None) -> None:
-        import threading
-
-        self._stream = stream or sys.stderr
-        self.enabled = hasattr(self._stream, "isatty") and self._stream.isatty()
-        self._lock = threading.Lock()
-        self._at: dict[tuple[str, int], tuple[int, int]] = {}
-
-    def __call__(self, path, run: int, index: int, total: int) -> None:
-        if not self.enabled:
-            return
-        with self._lock:
-            self._at[(str(path), run)] = (index, total)
-            parts = []
-            for (name, k), (i, n) in self._at.items():
-                label = name if k == 0 and (name, 1) not in self._at else f"{name} [run {k + 1}]"
-                parts.append(f"{label}: cell {i + 1} of {n}")
-            width = _terminal_width(self._stream)
-            line = " | ".join(parts)
-            if len(line) > width - 1:
-                line = line[: max(0, width - 4)] + "..."
-            self._stream.write(f"\r\x1b[K{line}")
-            self._stream.flush()
-
-    def clear(self) -> None:
-        if self.enabled:
-            with self._lock:
-                self._at.clear()
-                self._stream.write("\r\x1b[K")
-                self._stream.flush()
-
-
-def _terminal_width(stream) -> int:
-    import shutil
-
-    return shutil.get_terminal_size((80, 24)).columns

@@ -61,6 +61,7 @@ class CellResult:
     reason: str | None = None  # why skipped or failed
     cause: str | None = None  # for a differing cell, with --runs: "nondeterministic" | "hash-order" | "drift"
     hint: str | None = None  # for a differing cell: what it likely means and the fix (repro.notebook.hints)
+    downstream_of: int | None = None  # for a differing cell: the earlier differing cell it likely follows from
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class StateDivergence:
 @dataclass
 class NotebookResult:
     path: Path
-    status: str  # "reproduced" | "differs" | "failed"
+    status: str  # "reproduced" | "differs" | "failed" | "unverified" (no cell compared)
     cells: list[CellResult]
     failure: Failure | None = None
     duration: float | None = None
@@ -95,6 +96,15 @@ class NotebookResult:
     notes: list[str] = field(default_factory=list)  # how it ran (kernel fallback), signs of stale stored outputs
     environment_changes: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     side_effects: SideEffects | None = None  # files the runs created or changed; None when not tracked
+
+    @property
+    def compared(self) -> int:
+        """How many code cells had their outputs compared."""
+        return sum(c.status in ("same", "differs") for c in self.cells)
+
+    def passed(self, allow_unverified: bool = False) -> bool:
+        """Whether this counts as a pass: reproduced, or unverified when that is allowed."""
+        return self.status == "reproduced" or (allow_unverified and self.status == "unverified")
 
     @property
     def differing(self) -> list[CellResult]:
