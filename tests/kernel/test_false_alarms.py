@@ -132,10 +132,13 @@ def test_a_notebook_in_another_language_whose_kernel_is_missing_fails_in_one_lin
     code, out, err = run_cli(capsys, "verify", str(path))
     assert code == 1
     assert out.splitlines() == [f"FAILED {path}: failed: the notebook's kernel 'ir' (language R) is not "
-                                "installed here: install it (see `jupyter kernelspec list`) or pass --kernel NAME"]
+                                "installed here: install it, or pass --kernel NAME with an installed kernel "
+                                "(see `jupyter kernelspec list`), or --current-python to run on the Python "
+                                "of repro-nb"]
     code, out, err = run_cli(capsys, "verify", "--kernel", "no-such-kernel", str(path))
     assert code == 2 and out == ""
-    assert err == "repro-nb: error: no such kernel: 'no-such-kernel' (see `jupyter kernelspec list`)\n"
+    assert err == ("repro-nb: error: no such kernel: 'no-such-kernel': pass --kernel NAME with an installed "
+                   "kernel (see `jupyter kernelspec list`), or --current-python to run on the Python of repro-nb\n")
 
 
 def test_a_representation_missing_here_is_explained_and_mime_subset_compares_the_rest(tmp_path, capsys):

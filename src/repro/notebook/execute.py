@@ -47,7 +47,7 @@ from repro.notebook.markers import cell_markers, may_raise
 from repro.notebook.pool import KernelPool
 from repro.notebook.results import DEFAULT_HASH_SEED, Failure, NotebookRun
 from repro.notebook.watchdog import Watchdog
-from repro.options import DEFAULT_TIMEOUT, ExecuteOptions
+from repro.options import ExecuteOptions
 from repro.payload import find_payload
 
 #: Called with the index of the cell about to run and the number of cells.
@@ -270,11 +270,7 @@ def _drive(client: NotebookClient, manager, run: NotebookRun, options: ExecuteOp
             "error", f"{exc.ename}: {exc.evalue}", client.current_index, ename=exc.ename, evalue=exc.evalue
         )
     except (KeyboardInterrupt, asyncio.CancelledError):
-        if client.watchdog.fired:
-            run.failure = Failure("timeout", f"no progress for {client.watchdog.limit:g} s: the run was stopped "
-                                  "and its kernel ended", client.current_index)
-        else:
-            run.failure = Failure("interrupted", "interrupted by the user", client.current_index)
+        run.failure = Failure("interrupted", "interrupted by the user", client.current_index)
     except NoSuchKernel:  # uninstalled since the run was planned
         run.failure = Failure("kernel", f"no such kernel: {run.kernel_name!r}: {WAY_OUT}")
     except Exception as exc:  # the kernel could not start, or nbclient gave up on it
@@ -284,11 +280,20 @@ def _drive(client: NotebookClient, manager, run: NotebookRun, options: ExecuteOp
         run.failure = Failure("kernel", message, client.current_index)
     finally:
         client.watchdog.stop()
+        if client.watchdog.fired:  # whatever the stalled client raised on the way out
+            run.failure = _stalled(client)
         _shutdown(client, manager)
         kernel_log.close()
 
 
+def _stalled(client: _Client) -> Failure:
+    return Failure("timeout", f"no progress for {client.watchdog.limit:g} s: the run was stopped and its "
+                   "kernel ended", client.current_index)
+
+
 def _timeout_message(options: ExecuteOptions) -> str:
+    from repro.options import DEFAULT_TIMEOUT
+
     message = f"cell timed out after {options.timeout:g} s"
     if options.timeout == DEFAULT_TIMEOUT:
         message += " (the default limit: --timeout SECONDS sets another, --timeout none removes it)"
