@@ -223,7 +223,7 @@ def test_a_directory_is_searched_for_notebooks(tmp_path, capsys):
     write_notebook(tmp_path / "sub" / "a.ipynb", "print(1)")
     (tmp_path / ".ipynb_checkpoints").mkdir()
     write_notebook(tmp_path / ".ipynb_checkpoints" / "b-checkpoint.ipynb", "print(2)")
-    code, data = verify_json(capsys, str(tmp_path))
+    code, data = verify_json(capsys, "--allow-unverified", str(tmp_path))  # never executed: unverified
     assert code == 0
     assert [Path(n["path"]).name for n in data["notebooks"]] == ["b.ipynb", "a.ipynb"]
 

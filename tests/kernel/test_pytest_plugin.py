@@ -230,3 +230,13 @@ def test_mime_subset_and_isolate_options(run_pytest, pytester, recorded):
 
     options, _ = config.stash[_OPTIONS]
     assert options.compare.mime_subset and options.execute.isolate
+
+
+def test_an_unexecuted_notebook_fails_as_unverified_or_is_skipped_when_allowed(run_pytest, pytester):
+    write_notebook(pytester.path / "bare.ipynb", "x = 1", "print(x)")
+    result = run_pytest("--repro")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["UNVERIFIED bare.ipynb: unverified: 0 of 2 code cells had stored outputs*"])
+    result = run_pytest("--repro", "--repro-allow-unverified", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED*unverified: 0 of 2 code cells had stored outputs*"])

@@ -80,7 +80,7 @@ PRELOAD = ('exec(compile(__PRELOAD_SOURCE__, "<repro preload>", "exec"), '
 ENVIRONMENT_TIMEOUT = 30
 
 #: Seconds past the per-cell limit that the watchdog waits for the client's own timeout.
-WATCHDOG_GRACE = 30.0
+WATCHDOG_GRACE = 60.0
 
 #: Kernel-side expression whose value is the environment, as JSON text.
 ENVIRONMENT_EXPRESSION = "__import__('repro.environment').environment.capture_environment_json()"
