@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
+import time
+from queue import Empty
 from typing import Any
 
 from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Type
 
@@ -14,9 +17,38 @@ from repro.notebook.results import Failure, NotebookRun
 from repro.options import ExecuteOptions
 
 
-class CellIdKernelClient(AsyncKernelClient):
-    """Sends the running cell's id in the execute request's metadata, as JupyterLab does."""
+#: Longest single wait on a kernel socket, in seconds.
+POLL_SLICE = 0.5
 
+
+class PolledChannel(AsyncZMQSocketChannel):
+    """A kernel channel that never waits on its socket for long in one go.
+
+    With several kernels' clients busy in one process, the asyncio poll of a zmq
+    socket can miss the wake-up for a message that has arrived; it sees the message
+    only when its timeout runs out (the poller looks once more then). One long wait
+    turns such a miss into a stall until the cell's time limit, or forever without
+    one; waits of at most :data:`POLL_SLICE` seconds bound it to that.
+    """
+
+    async def get_msg(self, timeout: float | None = None) -> dict[str, Any]:  # type: ignore[override]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = POLL_SLICE if deadline is None else max(0.0, min(POLL_SLICE, deadline - time.monotonic()))
+            try:
+                return await super().get_msg(timeout=left)
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+
+class CellIdKernelClient(AsyncKernelClient):
+    """Sends the running cell's id in the execute request's metadata, as JupyterLab does,
+    over channels that never wait long on their sockets (:class:`PolledChannel`)."""
+
+    shell_channel_class = Type(PolledChannel)  # type: ignore[assignment]
+    iopub_channel_class = Type(PolledChannel)  # type: ignore[assignment]
+    control_channel_class = Type(PolledChannel)  # type: ignore[assignment]
     cell_id: str | None = None
 
     def _send_with_cell_id(self, msg: dict) -> None:
