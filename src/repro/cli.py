@@ -78,6 +78,9 @@ def _comparison_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--mime-subset", action="store_true", default=None,
                        help="compare only the MIME types both sides of an output have (a representation "
                        "missing on one side, such as a LaTeX-rendered image/png, is then not a difference)")
+    group.add_argument("--no-progress-bars", dest="progress_bars", action="store_false", default=None,
+                       help="compare progress bars' timing fields (tqdm, Keras: elapsed, rate, ETA) as any "
+                       "other text; by default they do not count")
 
 
 def _report_options(parser: argparse.ArgumentParser) -> None:
@@ -250,6 +253,7 @@ def _options(args, seed: int | None = None):
         seed=seed,
         jobs=getattr(args, "jobs", None),
         mime_subset=getattr(args, "mime_subset", None),
+        progress_bars=getattr(args, "progress_bars", None),
         isolate=getattr(args, "isolate", False),
         trace_state=getattr(args, "trace_state", True),
         trace_max_bytes=getattr(args, "trace_max_bytes", None),

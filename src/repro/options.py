@@ -18,6 +18,7 @@ Recognised keys of ``[tool.repro]`` in the nearest ``pyproject.toml`` (all optio
     timeout = 600              # per cell, seconds (default 300; 0 or "none": no limit)
     kernel = "python3"
     mime_subset = false        # true: compare only the MIME types both sides of an output have
+    progress_bars = true       # false: compare progress bars' timing (tqdm, Keras) as any text
     allow_unverified = false   # true: a notebook with nothing to compare (no stored outputs) passes
 """
 
@@ -36,7 +37,7 @@ from repro.notebook.errors import InputError
 from repro.seeding import check_seed
 
 KEYS = {"rtol", "atol", "image_tolerance", "masks", "sanitize", "timeout", "kernel", "mime_subset",
-        "allow_unverified"}
+        "allow_unverified", "progress_bars"}
 MASK_REPLACEMENT = "<masked>"
 
 #: Seconds a cell may run when no limit is given (``--timeout``, ``[tool.repro] timeout``).
@@ -216,8 +217,8 @@ def _number(settings: dict[str, Any], name: str, given: float | None) -> float:
     return float(value)
 
 
-def _flag(table: dict[str, Any], name: str, given: bool | None) -> bool:
-    value = given if given is not None else table.get(name, False)
+def _flag(table: dict[str, Any], name: str, given: bool | None, default: bool = False) -> bool:
+    value = given if given is not None else table.get(name, default)
     if not isinstance(value, bool):
         where = name if given is not None else f"[tool.repro] {name}"
         raise InputError(f"{where} must be true or false, not {value!r}")
@@ -226,7 +227,7 @@ def _flag(table: dict[str, Any], name: str, given: bool | None) -> bool:
 
 def _compare_options(table: dict[str, Any], source: Path | None, *, rtol, atol, image_tolerance,
                      masks: Iterable[str], masks_from: str, sanitize: Iterable[Path],
-                     mime_subset: bool | None) -> CompareOptions:
+                     mime_subset: bool | None, progress_bars: bool | None = None) -> CompareOptions:
     found = _table_masks(table.get("masks"), source)
     sanitize_files = table.get("sanitize", [])
     if not isinstance(sanitize_files, list) or not all(isinstance(p, str) for p in sanitize_files):
@@ -246,6 +247,7 @@ def _compare_options(table: dict[str, Any], source: Path | None, *, rtol, atol, 
         image_tolerance=_number(table, "image_tolerance", image_tolerance),
         masks=tuple((regex, replacement) for regex, replacement, _ in found),
         mime_subset=_flag(table, "mime_subset", mime_subset),
+        progress=_flag(table, "progress_bars", progress_bars, default=True),
     )
 
 
@@ -288,6 +290,7 @@ def resolve_options(
     seed: int | None = None,
     jobs: int | None = None,
     mime_subset: bool | None = None,
+    progress_bars: bool | None = None,
     isolate: bool = False,
     trace_state: bool = True,
     trace_max_bytes: int | None = None,
@@ -298,7 +301,8 @@ def resolve_options(
 
     *masks* (regexes, replaced by ``<masked>``) and *sanitize* (nbval sanitize files) add to
     the table's own, after them; *masks_from* says where *masks* came from, in error messages.
-    *mime_subset*: compare only the MIME types both sides of an output have. *isolate*: run
+    *mime_subset*: compare only the MIME types both sides of an output have. *progress_bars*
+    (default true): progress bars' timing fields do not count. *isolate*: run
     each notebook in a scratch copy of its folder (verify). *trace_state*: per-cell digests of
     the variables (*trace_max_bytes*: their size limit per value). *timeout*: seconds per cell,
     0 for no limit (default :data:`DEFAULT_TIMEOUT`). *allow_unverified*: a notebook with
@@ -306,7 +310,8 @@ def resolve_options(
     """
     table, source = load_table(Path.cwd() if start is None else start)
     compare = _compare_options(table, source, rtol=rtol, atol=atol, image_tolerance=image_tolerance,
-                               masks=masks, masks_from=masks_from, sanitize=sanitize, mime_subset=mime_subset)
+                               masks=masks, masks_from=masks_from, sanitize=sanitize, mime_subset=mime_subset,
+                               progress_bars=progress_bars)
     execute = _execute_options(table, kernel=kernel, current_python=current_python, timeout=timeout, seed=seed,
                                isolate=isolate)
     if trace_max_bytes is not None and (isinstance(trace_max_bytes, bool) or not isinstance(trace_max_bytes, int)

@@ -27,6 +27,7 @@ command line               ini option          ``[tool.repro]``
 ``--repro-seed``
 ``--repro-runs``
 ``--repro-mime-subset``                        ``mime_subset``
+``--repro-no-progress-bars``                   ``progress_bars``
 ``--repro-isolate``
 ``--repro-allow-unverified``                   ``allow_unverified``
 \\                         ``repro_masks``     ``masks``, ``sanitize``
@@ -74,6 +75,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="execute each notebook N times and name the cause of each difference")
     group.addoption("--repro-mime-subset", action="store_true", dest="repro_mime_subset", default=None,
                     help="compare only the MIME types both sides of an output have")
+    group.addoption("--repro-no-progress-bars", action="store_false", dest="repro_progress_bars", default=None,
+                    help="compare progress bars' timing fields (tqdm, Keras) as any other text")
     group.addoption("--repro-isolate", action="store_true", dest="repro_isolate", default=False,
                     help="run each notebook in a scratch copy of its folder, removed afterwards")
     group.addoption("--repro-allow-unverified", action="store_true", dest="repro_allow_unverified", default=None,
@@ -116,6 +119,7 @@ def pytest_configure(config: pytest.Config) -> None:
             seed=pick("repro_seed", options.parse_seed, "repro-seed"),
             jobs=1,  # one notebook per item; pytest-xdist spreads the items
             mime_subset=config.getoption("repro_mime_subset"),
+            progress_bars=config.getoption("repro_progress_bars"),
             isolate=config.getoption("repro_isolate"),
             allow_unverified=config.getoption("repro_allow_unverified"),
         )

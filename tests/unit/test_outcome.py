@@ -185,9 +185,9 @@ def test_each_run_is_compared_with_the_stored_outputs_at_most_once_per_cell(monk
     pairs = Counter()
     real = outcome.compare_outputs
 
-    def counting(expected, actual, options=None):
+    def counting(expected, actual, options=None, **kw):
         pairs[(id(expected), id(actual))] += 1
-        return real(expected, actual, options)
+        return real(expected, actual, options, **kw)
 
     monkeypatch.setattr(outcome, "compare_outputs", counting)
     res = judge_runs(PATH, stored, runs, OPTIONS)
@@ -237,9 +237,9 @@ def test_explain_hash_order_looks_only_at_drift_cells(monkeypatch):
     seen = []
     real = diagnose.compare_outputs
 
-    def counting(expected, actual, options=None):
+    def counting(expected, actual, options=None, **kw):
         seen.append((id(expected), id(actual)))
-        return real(expected, actual, options)
+        return real(expected, actual, options, **kw)
 
     monkeypatch.setattr(diagnose, "compare_outputs", counting)
     explain_hash_order(res, runs, hash_run, OPTIONS)

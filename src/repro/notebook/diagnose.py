@@ -13,7 +13,7 @@ Causes of a differing cell, from repeated runs (``verify --runs N``):
 
 from __future__ import annotations
 
-from repro.notebook.compare import CompareOptions, compare_outputs, options_for_cell
+from repro.notebook.compare import CompareOptions, compare_outputs, options_for_cell, widget_states
 from repro.notebook.io import stored_payloads
 from repro.notebook.markers import cell_markers
 from repro.notebook.results import Divergence, NotebookRun, StateDivergence
@@ -31,19 +31,20 @@ def classify(index: int, differs: list[bool], runs: list[NotebookRun], options: 
     """
     if any(differs) and not all(differs):
         return "nondeterministic"
-    first = runs[0].notebook.cells[index]
-    if any(_outputs_differ(first, run.notebook.cells[index], options) for run in runs[1:]):
+    if any(_outputs_differ(runs[0].notebook, run.notebook, index, options) for run in runs[1:]):
         return "nondeterministic"
     return "drift"
 
 
 def is_hash_order(index: int, runs: list[NotebookRun], hash_run: NotebookRun, options: CompareOptions) -> bool:
     """Whether a cell on which the runs agree changes under another PYTHONHASHSEED."""
-    return _outputs_differ(runs[0].notebook.cells[index], hash_run.notebook.cells[index], options)
+    return _outputs_differ(runs[0].notebook, hash_run.notebook, index, options)
 
 
-def _outputs_differ(a_cell, b_cell, options: CompareOptions) -> bool:
-    return bool(compare_outputs(a_cell.get("outputs", []), b_cell.get("outputs", []), options_for_cell(options, a_cell)))
+def _outputs_differ(a_nb, b_nb, index: int, options: CompareOptions) -> bool:
+    a_cell, b_cell = a_nb.cells[index], b_nb.cells[index]
+    return bool(compare_outputs(a_cell.get("outputs", []), b_cell.get("outputs", []), options_for_cell(options, a_cell),
+                                widgets=widget_states(a_nb, b_nb)))
 
 
 def first_divergence(reference: dict[int, CellRecord], other: dict[int, CellRecord],

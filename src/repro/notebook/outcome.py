@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from repro.environment import environment_changes
-from repro.notebook.compare import CompareOptions, OutputDiff, compare_outputs, options_for_cell
+from repro.notebook.compare import CompareOptions, OutputDiff, compare_outputs, options_for_cell, widget_states
 from repro.notebook.diagnose import classify, is_hash_order, rng_divergence, stale_notes, state_divergence
 from repro.notebook.hints import attach_hints
 from repro.notebook.markers import cell_markers
@@ -35,6 +35,7 @@ def compare_cells(expected_nb, actual_nb, options: CompareOptions, executed: set
     """
     results = []
     stop = failure.cell_index if failure is not None else None
+    widgets = widget_states(expected_nb, actual_nb)
     for index, cell in enumerate(expected_nb.cells):
         if cell.cell_type != "code":
             continue
@@ -62,7 +63,7 @@ def compare_cells(expected_nb, actual_nb, options: CompareOptions, executed: set
             result.status, result.reason = "skipped", "output ignored"
             continue
         result.diffs = compare_outputs(cell.get("outputs", []), actual.get("outputs", []),
-                                       options_for_cell(options, cell))
+                                       options_for_cell(options, cell), widgets=widgets)
         if result.diffs:
             result.status = "differs"
     return results
@@ -147,10 +148,11 @@ def _compare_other_runs(stored_nb, cells: list[CellResult], runs: list[NotebookR
     for run in runs:
         if run is primary:
             continue
+        widgets = widget_states(stored_nb, run.notebook)
         for cell in comparable:
             stored = stored_nb.cells[cell.index]
             diffs = compare_outputs(stored.get("outputs", []), run.notebook.cells[cell.index].get("outputs", []),
-                                    options_for_cell(options, stored))
+                                    options_for_cell(options, stored), widgets=widgets)
             differs[cell.index].append(bool(diffs))
             if diffs and cell.status == "same":
                 cell.status, cell.diffs = "differs", diffs

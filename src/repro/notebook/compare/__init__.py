@@ -10,6 +10,7 @@ from repro.notebook.compare.ipython import options_for_cell
 from repro.notebook.compare.model import CompareOptions, OutputDiff
 from repro.notebook.compare.outputs import compare_outputs
 from repro.notebook.compare.text import normalize_text, render_terminal, unified_diff
+from repro.notebook.compare.widgets import widget_states
 
 __all__ = ["CompareOptions", "OutputDiff", "compare_outputs", "normalize_text", "options_for_cell", "render_terminal",
-           "unified_diff"]
+           "unified_diff", "widget_states"]

@@ -22,6 +22,7 @@ class CompareOptions:
     image_tolerance: float = 0.0  # max per-channel difference (0-255) for a pixel to count as equal
     normalize: bool = True  # the safe built-in normalisation (off only for debugging)
     mime_subset: bool = False  # compare only the MIME types both sides of an output have
+    progress: bool = True  # progress bars' timing as placeholders, tqdm widgets by final text (compare.progress)
     known_forms: frozenset = frozenset()  # IPython's volatile forms the cell may print (compare.ipython)
 
     def __post_init__(self):

@@ -19,6 +19,12 @@ What counts as "the same":
   whitespace do not count; then the user's masks apply. With ``rtol``/``atol``,
   numbers inside text compare within tolerance while the text around them must
   match exactly.
+* Progress bars (``progress``, on by default): in a line that has a tqdm meter's or a
+  Keras ``Progbar``'s whole format, the timing fields (elapsed, remaining, rate,
+  ETA, time per step) become placeholders; the description, percentage, bar, counts
+  and metrics are still compared (:mod:`~repro.notebook.compare.progress`). tqdm's
+  notebook bars compare by their final text, rendered from the widget state both
+  notebooks saved (*widgets*), else as stored (:mod:`~repro.notebook.compare.widgets`).
 * IPython's own volatile output (timing magics, ``%%writefile``'s message) is
   normalised in the cells that use those magics: see
   :mod:`~repro.notebook.compare.ipython` and ``options_for_cell``.
@@ -36,6 +42,7 @@ from repro.notebook.compare.model import CompareOptions, OutputDiff
 from repro.notebook.compare.model import join_text as _join
 from repro.notebook.compare.text import compare_text as _compare_text
 from repro.notebook.compare.text import normalize_text, unified_diff
+from repro.notebook.compare.widgets import WIDGET_VIEW, with_final_text
 from repro.payload import NOTICE_PREFIX
 
 
@@ -63,9 +70,15 @@ def _without_repro_notices(text: str) -> str:
     return "".join(line for line in text.splitlines(keepends=True) if not line.startswith(NOTICE_PREFIX))
 
 
-def compare_outputs(expected: list[dict], actual: list[dict],
-                    options: CompareOptions = CompareOptions()) -> list[OutputDiff]:
-    """What differs between a cell's stored outputs (*expected*) and its new ones; ``[]`` means the same."""
+def compare_outputs(expected: list[dict], actual: list[dict], options: CompareOptions = CompareOptions(), *,
+                    widgets: tuple[dict | None, dict | None] | None = None) -> list[OutputDiff]:
+    """What differs between a cell's stored outputs (*expected*) and its new ones; ``[]`` means the same.
+
+    *widgets*: the widget state each side's notebook saved (:func:`~repro.notebook.compare.widgets.widget_states`),
+    with which tqdm's notebook bars compare by their final text.
+    """
+    if not (options.normalize and options.progress):
+        widgets = None
     diffs: list[OutputDiff] = []
     e_streams, e_rich, e_errors = _split_outputs(expected)
     a_streams, a_rich, a_errors = _split_outputs(actual)
@@ -95,7 +108,7 @@ def compare_outputs(expected: list[dict], actual: list[dict],
             diffs.append(OutputDiff("extra", f"{output.get('output_type')}[{position}]",
                                     None, _describe_output(output, options), "", index=position))
         else:
-            diffs.extend(_compare_rich(e_rich[i], a_rich[i], options))
+            diffs.extend(_compare_rich(e_rich[i], a_rich[i], options, widgets))
 
     for i in range(max(len(e_errors), len(a_errors))):
         e_pos, e_err = e_errors[i] if i < len(e_errors) else (None, None)
@@ -131,7 +144,7 @@ def _describe_output(output: dict, options: CompareOptions) -> str:
 _IGNORED_OUTPUT_KEYS = ("output_type", "metadata", "execution_count", "transient")
 
 
-def _compare_rich(expected_item, actual_item, options: CompareOptions) -> list[OutputDiff]:
+def _compare_rich(expected_item, actual_item, options: CompareOptions, widgets=None) -> list[OutputDiff]:
     position, expected = expected_item
     _, actual = actual_item
     e_type, a_type = expected.get("output_type"), actual.get("output_type")
@@ -147,6 +160,8 @@ def _compare_rich(expected_item, actual_item, options: CompareOptions) -> list[O
 
     e_data = expected.get("data") or {}
     a_data = actual.get("data") or {}
+    if widgets is not None and WIDGET_VIEW in e_data and WIDGET_VIEW in a_data:
+        e_data, a_data = with_final_text(e_data, a_data, widgets) or (e_data, a_data)
     diffs = []
     mimes = list(e_data) + [m for m in a_data if m not in e_data]
     if options.mime_subset and any(m in a_data for m in e_data):

@@ -6,6 +6,7 @@ import re
 
 from repro.notebook.compare.ipython import normalize_known_forms
 from repro.notebook.compare.model import CompareOptions, OutputDiff
+from repro.notebook.compare.progress import may_hold_progress, normalize_progress_lines
 
 DIFF_MAX_LINES = 60  # lines of unified diff kept (headers included)
 DIFF_WINDOW_LINES = 400  # lines of each side's differing region handed to difflib
@@ -98,9 +99,11 @@ def normalize_text(text: str, options: CompareOptions) -> str:
     Built-in: ANSI escapes removed; carriage returns and backspaces applied;
     ``0x`` + 6-16 hex digits -> ``0x<address>``; ipykernel's temporary cell files
     -> ``<ipykernel>.py``; widget ``"model_id"`` values -> ``<model_id>``; trailing
-    whitespace of every line and trailing newlines of the text dropped; then IPython's
-    volatile forms that the cell may print (``options.known_forms``, see
-    :mod:`repro.notebook.compare.ipython`).
+    whitespace of every line and trailing newlines of the text dropped; with
+    ``options.progress``, the timing fields of progress bars' lines (tqdm, Keras) ->
+    ``<elapsed>``, ``<remaining>``, ``<rate>``, ``<eta>``, ``<time>`` (see
+    :mod:`repro.notebook.compare.progress`); then IPython's volatile forms that the
+    cell may print (``options.known_forms``, see :mod:`repro.notebook.compare.ipython`).
     """
     if options.normalize:
         if "\x1b" in text or "\x9b" in text:
@@ -113,7 +116,10 @@ def normalize_text(text: str, options: CompareOptions) -> str:
         if "model_id" in text:
             text = _MODEL_ID_RE.sub(r"\g<1><model_id>\g<2>", text)
         # (Not a regex: r"[ \t]+\n" backtracks quadratically on long runs of blanks.)
-        text = "\n".join([line.rstrip() for line in text.split("\n")]).rstrip()
+        lines = [line.rstrip() for line in text.split("\n")]
+        if options.progress and may_hold_progress(text):
+            lines = normalize_progress_lines(lines)
+        text = "\n".join(lines).rstrip()
         if options.known_forms:
             text = normalize_known_forms(text, options.known_forms)
     for regex, replacement in options.masks:
