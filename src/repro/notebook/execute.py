@@ -48,43 +48,17 @@ from repro.notebook.pool import KernelPool
 from repro.notebook.results import DEFAULT_HASH_SEED, Failure, NotebookRun
 from repro.notebook.watchdog import Watchdog
 from repro.options import ExecuteOptions
+from repro import kernel_calls
 from repro.payload import find_payload
 
 #: Called with the index of the cell about to run and the number of cells.
 CellProgress = Callable[[int, int], None]
-
-#: Kernel-side code run silently before the first cell, in a namespace of its own:
-#: the user's namespace gets no name from it (``%whos``, ``dir()`` and ``globals()``
-#: show what they show in a plain kernel), and a silent execution without history
-#: leaves no ``In``/``Out`` entry and no execution count.
-PRELOAD_BODY = """\
-try:
-    import repro.kernel.extension as extension
-except ImportError:
-    pass
-else:
-    try:
-        extension.load(get_ipython(), seed=__REPRO_SEED__, trace=__REPRO_TRACE__)
-    except TypeError:  # a repro older than state tracing
-        extension.load(get_ipython(), seed=__REPRO_SEED__)
-    else:
-        if __REPRO_TRACE__ and __REPRO_MAX_BYTES__:
-            extension.active(get_ipython()).trace_state(True, max_bytes=__REPRO_MAX_BYTES__)
-"""
-
-#: The one statement sent: it binds nothing where it runs.
-PRELOAD = ('exec(compile(__PRELOAD_SOURCE__, "<repro preload>", "exec"), '
-           '{"get_ipython": get_ipython, "__name__": "__repro_preload__"})')
 
 #: Seconds to wait for the kernel to describe its environment after the last cell.
 ENVIRONMENT_TIMEOUT = 30
 
 #: Seconds past the per-cell limit that the watchdog waits for the client's own timeout.
 WATCHDOG_GRACE = 60.0
-
-#: Kernel-side expression whose value is the environment, as JSON text.
-ENVIRONMENT_EXPRESSION = "__import__('repro.environment').environment.capture_environment_json()"
-
 
 class _Client(NotebookClient):
     """nbclient's client with repro's hooks wired in."""
@@ -149,7 +123,7 @@ class _Client(NotebookClient):
             pass
         self.watchdog.watch(asyncio.get_running_loop(), asyncio.current_task())
         msg_id = self.kc.execute(self._preload, silent=True, store_history=False,
-                                 user_expressions={"loaded": "'repro.kernel.extension' in __import__('sys').modules"})
+                                 user_expressions={"loaded": kernel_calls.loaded_expression()})
         reply = await asyncio.wait_for(self.async_wait_for_reply(msg_id), self.startup_timeout)
         loaded = (reply or {}).get("content", {}).get("user_expressions", {}).get("loaded", {})
         self._run.records_available = loaded.get("data", {}).get("text/plain") == "True"
@@ -160,7 +134,7 @@ class _Client(NotebookClient):
             return
         try:
             msg_id = self.kc.execute("", silent=True, store_history=False,
-                                     user_expressions={"environment": ENVIRONMENT_EXPRESSION})
+                                     user_expressions={"environment": kernel_calls.environment_expression()})
             reply = await asyncio.wait_for(self.async_wait_for_reply(msg_id), ENVIRONMENT_TIMEOUT)
             value = reply["content"]["user_expressions"]["environment"]
             if value.get("status") == "ok":
@@ -197,12 +171,8 @@ def _retrieve(future: asyncio.Future) -> None:
 
 
 def preload_code(options: ExecuteOptions) -> str:
-    """:data:`PRELOAD` with the run's seed and state-tracing settings filled in."""
-    max_bytes = 0 if options.trace_max_bytes is None else int(options.trace_max_bytes)  # 0: the default
-    body = (PRELOAD_BODY.replace("__REPRO_SEED__", repr(options.seed))
-            .replace("__REPRO_TRACE__", repr(bool(options.trace_state)))
-            .replace("__REPRO_MAX_BYTES__", repr(max_bytes)))
-    return PRELOAD.replace("__PRELOAD_SOURCE__", repr(body))
+    """The preload statement (:mod:`repro.kernel_calls`) with the run's seed and state-tracing settings."""
+    return kernel_calls.preload_statement(options.seed, options.trace_state, options.trace_max_bytes)
 
 
 def execute_notebook(
