@@ -111,7 +111,7 @@ def test_the_preload_switches_tracing_on_unless_told_not_to():
     from repro.options import ExecuteOptions
 
     code = preload_code(ExecuteOptions(seed=7))
-    assert "load(get_ipython(), seed=7, trace=True)" in code
+    assert "preload(get_ipython(), seed=7, trace=True, max_bytes=None)" in code
     compile(code, "<preload>", "exec")
     assert "trace=False" in preload_code(ExecuteOptions(trace_state=False))
     assert "max_bytes=16" in preload_code(ExecuteOptions(trace_max_bytes=16))
