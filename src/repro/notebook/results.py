@@ -1,9 +1,9 @@
 """The data the notebook side passes around: runs, cell and notebook results, divergences.
 
 Plain dataclasses, so that comparing, diagnosing and reporting never import nbclient.
-The words a result is made of (a notebook's status, a cell's, the cause of a
-difference, what a divergence is against) are enumerations of ``str``: a misspelt
-member is an error, and each member is the very string the JSON report writes.
+The words a result is made of (a notebook's status, a cell's, why a cell was skipped,
+the cause of a difference, what a divergence is against) are enumerations of ``str``:
+a misspelt member is an error, and each member is the very string the JSON report writes.
 """
 
 from __future__ import annotations
@@ -45,11 +45,11 @@ class CellStatus(_Word):
 class SkipReason(_Word):
     """Why a code cell was not compared, where no message of the run's says it."""
 
-    MARKED_SKIP = "marked skip"  # tagged repro-skip (or its marker)
+    MARKED_SKIP = "marked skip"  # a skip marker (repro-skip, nbval-skip, NBVAL_SKIP)
     EMPTY = "empty"  # a blank source
     NEVER_EXECUTED = "never executed"  # no stored count and no stored outputs
     NOT_EXECUTED = "not executed"  # this run did not execute it
-    OUTPUT_IGNORED = "output ignored"  # tagged repro-ignore-output
+    OUTPUT_IGNORED = "output ignored"  # an ignore-output marker
 
 
 class Cause(_Word):
