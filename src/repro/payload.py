@@ -194,14 +194,3 @@ def parse_records(payloads: Mapping[int, Any], stored: bool = False) -> dict[int
         except ValueError:
             continue
     return records
-
-
-def record_from_payloads(payloads: Iterable[Any] | None) -> CellRecord | None:
-    """Find and parse repro's record among an execute reply's payloads; None if absent or unreadable."""
-    data = find_payload(payloads)
-    if data is None:
-        return None
-    try:
-        return CellRecord.from_payload(data)
-    except ValueError:
-        return None

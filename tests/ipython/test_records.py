@@ -7,7 +7,7 @@ import json
 import pytest
 
 from repro.kernel.backends import Backend
-from repro.payload import record_from_payloads
+from repro.payload import CellRecord, find_payload
 
 
 def _records(shell):
@@ -30,8 +30,9 @@ def test_each_cell_gets_one_record_with_seed_and_consumption(shell):
 def test_the_record_travels_as_a_payload(shell):
     shell.out("%seed 9")
     shell.out("y = np.random.rand()")
-    record = record_from_payloads(shell.ip.payload_manager.read_payload())
-    assert record is not None
+    payload = find_payload(shell.ip.payload_manager.read_payload())
+    assert payload is not None
+    record = CellRecord.from_payload(payload)
     assert record.backends["numpy"].consumed is True
     assert record.source_digest == _records(shell)[-1]["source_digest"]
 

@@ -21,12 +21,17 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from repro.payload import record_from_payloads
+from repro.payload import CellRecord, find_payload
 from repro.seeding import derive_cell_seed
 
 pytestmark = pytest.mark.kernel
 
 pytest.importorskip("numpy")  # the kernel runs the same interpreter as the tests
+
+
+def record_in(payloads) -> CellRecord:
+    """repro's record among a reply's payloads, found and parsed as the notebook side does."""
+    return CellRecord.from_payload(find_payload(payloads))
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
@@ -242,19 +247,19 @@ def test_every_reply_after_load_ext_carries_one_repro_record(nb_runs, kc_plain, 
     replies.append([execution.reply for _name, execution in kc_ids["runs"]] + [kc_ids["off"].reply])
     for kernel_replies in replies:
         assert repro_payloads(kernel_replies[0]) == []  # "env" runs before %load_ext repro
-        assert record_from_payloads(kernel_replies[0].get("payload")) is None
+        assert find_payload(kernel_replies[0].get("payload")) is None
         for reply in kernel_replies[1:]:
             ours = repro_payloads(reply)
             assert len(ours) == 1, reply
             assert ours[0]["version"] == 1
-            record = record_from_payloads(reply["payload"])
+            record = record_in(reply["payload"])
             assert record is not None
             assert record.execution_count == reply["execution_count"]
 
 
 def test_record_says_which_generators_a_cell_drew_from(nb_run):
     def backends(name):
-        return record_from_payloads(nb_run.replies[NB_INDEX[name]]["payload"]).backends
+        return record_in(nb_run.replies[NB_INDEX[name]]["payload"]).backends
 
     assert backends("np_rand")["numpy"].consumed is True
     assert backends("np_rand")["random"].consumed is False
@@ -271,14 +276,14 @@ def test_record_says_which_generators_a_cell_drew_from(nb_run):
 
 def test_record_seed_is_the_same_in_two_kernels(nb_runs):
     seeds = [
-        [record_from_payloads(run.replies[i]["payload"]).seed for i in range(1, len(_NB_CELLS))]
+        [record_in(run.replies[i]["payload"]).seed for i in range(1, len(_NB_CELLS))]
         for run in nb_runs
     ]
     assert seeds[0] == seeds[1]
     first = nb_runs[0]
 
     def seed(name):
-        return record_from_payloads(first.replies[NB_INDEX[name]]["payload"]).seed
+        return record_in(first.replies[NB_INDEX[name]]["payload"]).seed
 
     assert seed("seed") == 42
     assert seed("np_rand") == derive_cell_seed(42, NB_SOURCE["np_rand"])
@@ -289,31 +294,31 @@ def test_record_seed_is_the_same_in_two_kernels(nb_runs):
 
 def test_record_cell_id_is_the_id_sent(nb_run, kc_plain, kc_ids):
     for name, execution in kc_ids["runs"][1:]:
-        record = record_from_payloads(execution.reply["payload"])
+        record = record_in(execution.reply["payload"])
         assert record.cell_id == kc_ids["ids"][name] == execution.cell_id
-    assert record_from_payloads(kc_ids["off"].reply["payload"]).cell_id == "seed-off"
+    assert record_in(kc_ids["off"].reply["payload"]).cell_id == "seed-off"
     # Without an id in the request there is none in the record (nbclient sends none either).
     for name in list(NB_INDEX)[1:]:
-        assert record_from_payloads(kc_plain["cells"][name].reply["payload"]).cell_id is None
-        assert record_from_payloads(nb_run.replies[NB_INDEX[name]]["payload"]).cell_id is None
+        assert record_in(kc_plain["cells"][name].reply["payload"]).cell_id is None
+        assert record_in(nb_run.replies[NB_INDEX[name]]["payload"]).cell_id is None
 
 
 def test_a_cell_that_raises_is_recorded_and_later_cells_still_are(nb_run, kc_ids):
     raises = nb_run.replies[NB_INDEX["raises"]]
     assert raises["status"] == "error" and raises["ename"] == "ValueError"
-    assert record_from_payloads(raises["payload"]).error is True
+    assert record_in(raises["payload"]).error is True
     for name in list(NB_INDEX)[NB_INDEX["raises"] + 1 :]:
-        record = record_from_payloads(nb_run.replies[NB_INDEX[name]]["payload"])
+        record = record_in(nb_run.replies[NB_INDEX[name]]["payload"])
         assert record is not None and record.error is False, name
     executions = dict(kc_ids["runs"])
-    assert record_from_payloads(executions["raises"].reply["payload"]).error is True
-    assert record_from_payloads(executions["after_error"].reply["payload"]).error is False
+    assert record_in(executions["raises"].reply["payload"]).error is True
+    assert record_in(executions["after_error"].reply["payload"]).error is False
 
 
 def test_no_record_without_load_ext(misc):
     assert misc["env"].reply["status"] == "ok"
     assert repro_payloads(misc["env"].reply) == []
-    assert record_from_payloads(misc["env"].reply.get("payload")) is None
+    assert find_payload(misc["env"].reply.get("payload")) is None
     assert len(repro_payloads(misc["load"].reply)) == 1
 
 

@@ -9,9 +9,10 @@ from repro.notebook.diagnose import (
     classify,
     first_divergence,
     is_hash_order,
-    rng_divergence,
     stale_notes,
+    stored_records,
 )
+from repro.notebook.diagnose import rng_divergence as rng_divergence_of
 from repro.notebook.results import Divergence
 from repro.payload import parse_records
 from repro.seeding import source_digest
@@ -45,6 +46,11 @@ def stored_notebook(states, nb=None):
 
 
 RECORDED = {1: {"numpy": ("n0", "n0")}, 2: {"numpy": ("n0", "n1")}, 3: {"numpy": ("n1", "n1")}}
+
+
+def rng_divergence(stored_nb, runs):
+    """The RNG divergence of *runs* of *stored_nb*, from records parsed as verify parses them."""
+    return rng_divergence_of(stored_records(stored_nb), [run.cell_records for run in runs])
 
 
 # --------------------------------------------------------------------------- first_divergence

@@ -17,6 +17,7 @@ from repro.notebook.outcome import (
     needs_hash_run,
 )
 from repro.notebook.results import Failure
+from repro.payload import parse_records
 from tests.builders import (
     executed,
     notebook,
@@ -375,7 +376,7 @@ def test_notes_and_rng_divergence_come_only_with_a_difference():
     differs = judge_runs(PATH, stored, [executed(nb, outputs(c3="x\n"), records=records)], OPTIONS)
     assert differs.notes and "out of order" in differs.notes[0]
     assert (differs.rng_divergence.cell, differs.rng_divergence.against) == (1, "stored")
-    assert differs.records == records
+    assert differs.records == parse_records(records)  # the judged run's, parsed
 
 
 # --------------------------------------------------------------------------- diff
@@ -432,3 +433,13 @@ def test_diff_reports_code_cells_missing_from_the_second_notebook():
     assert statuses(res) == {1: "same", 2: "same", 3: "differs"}
     assert res.cells[-1].reason == "no matching code cell"
     assert [(d.kind, d.key) for d in res.cells[-1].diffs] == [("missing", "cell")]
+
+
+def test_a_run_keeps_its_records_as_received_and_parses_them_once():
+    nb = notebook("x = 1", "print(x)")
+    future = record_payload(source="print(x)") | {"version": 99}
+    run = executed(nb, {2: [stream("1\n")]}, records={1: record_payload(source="x = 1"), 2: future})
+    assert run.records[2] is future  # kept as it came, for record to store
+    assert set(run.cell_records) == {1} and run.cell_records is run.cell_records  # what does not parse is left out
+    result = judge_runs(PATH, with_outputs(nb, {2: [stream("1\n")]}), [run], OPTIONS)
+    assert result.records is run.cell_records

@@ -9,9 +9,9 @@ from repro.payload import (
     SCHEMA_VERSION,
     BackendState,
     CellRecord,
+    find_payload,
     make_payload,
     parse_records,
-    record_from_payloads,
 )
 
 
@@ -51,16 +51,17 @@ def test_payload_round_trips_through_json():
 
 def test_record_is_found_among_other_payloads():
     payloads = [{"source": "page", "data": {}}, _payload(_record())]
-    assert record_from_payloads(payloads) == _record()
-    assert record_from_payloads([{"source": "page"}]) is None
-    assert record_from_payloads(None) is None
+    assert CellRecord.from_payload(find_payload(payloads)) == _record()
+    assert find_payload([{"source": "page"}]) is None
+    assert find_payload(None) is None
 
 
 def test_other_versions_are_refused():
     payload = _payload(_record()) | {"version": 2}
     with pytest.raises(ValueError, match="version"):
         CellRecord.from_payload(payload)
-    assert record_from_payloads([payload]) is None
+    assert find_payload([payload]) is payload  # found: it says it is repro's
+    assert parse_records({3: payload}) == {}  # and left out where records are parsed
 
 
 def test_unknown_keys_are_ignored():

@@ -15,9 +15,11 @@ from repro.notebook.outcome import judge_runs
 from repro.notebook.report import explanation, render_json, render_junit, render_text, to_json_data
 from repro.notebook.terminal import ProgressLine, use_colour
 from repro.notebook.results import CellResult, Divergence, Failure, NotebookResult, StateDivergence
-from tests.builders import executed, notebook, stream, with_outputs
+from repro.payload import CellRecord
+from tests.builders import executed, notebook, record_payload, stream, with_outputs
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+RECORDS = {4: CellRecord.from_payload(record_payload(seed=1, source="print(x)"))}  # the run had per-cell records
 SOURCES = ("print('a')", "print('b')", "print('c')")
 STORED = {1: [stream("a\n")], 2: [stream("b\n")], 3: [stream("c\n")]}
 
@@ -109,7 +111,7 @@ def test_rng_divergence_is_explained():
 
 
 def test_drift_with_the_same_random_draws_says_the_stored_output_is_not_what_the_code_gives():
-    res = cells_result(CellResult(4, "differs", 3, cause="drift"), records={4: {"version": 1}})
+    res = cells_result(CellResult(4, "differs", 3, cause="drift"), records=RECORDS)
     assert explanation(res) == [("drift at cell 5 with the same random draws: the stored output is not what this "
                                  "code produces here (edited by hand, stale, or made in another environment: "
                                  "library versions, BLAS, threads, hardware)")]
@@ -121,7 +123,7 @@ def test_drift_with_the_same_random_draws_says_the_stored_output_is_not_what_the
 
 
 def test_drift_after_the_random_stream_changed_points_upstream():
-    res = cells_result(CellResult(4, "differs", 3, cause="drift"), records={4: {"version": 1}},
+    res = cells_result(CellResult(4, "differs", 3, cause="drift"), records=RECORDS,
                        rng_divergence=Divergence(2, "numpy", "stored"))
     assert explanation(res)[1] == "drift: the random stream changed upstream, at cell 3"
 
@@ -226,6 +228,21 @@ def test_json_schema_version_1():
                                  "evalue": "boom"}
     assert failed["status"] == "failed" and failed["first_difference"] == 2
     assert [c["status"] for c in failed["cells"]] == ["same", "failed", "skipped"]
+
+
+def test_a_status_cause_or_side_outside_the_schema_is_refused():
+    for make in (lambda: CellResult(1, "diferent"), lambda: CellResult(1, "differs", cause="drfit"),
+                 lambda: NotebookResult(Path("a.ipynb"), "reproducd", []), lambda: Divergence(1, "numpy", "stord"),
+                 lambda: StateDivergence(1, ("x",), "run")):
+        with pytest.raises(ValueError):
+            make()
+
+
+def test_statuses_read_as_the_plain_words_of_the_schema():
+    res = judged(runs_outputs=(changed(c2="x\n"), changed(c2="y\n")))
+    cell = res.cells[1]
+    assert (str(res.status), f"{cell.status} {cell.cause}") == ("differs", "differs nondeterministic")
+    assert json.dumps(to_json_data([res])["notebooks"][0]["cells"][1]["cause"]) == '"nondeterministic"'
 
 
 def test_json_diff_keys_are_the_documented_ones():

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from repro.notebook.compare import CompareOptions
-from repro.notebook.diagnose import state_divergence
+from repro.notebook.diagnose import state_divergence as state_divergence_of
+from repro.notebook.diagnose import stored_records
 from repro.notebook.io import store_records
 from repro.notebook.outcome import judge_runs
 from repro.notebook.report import explanation, to_json_data
@@ -31,6 +32,11 @@ def stored(states, outputs=OUT):
 
 def run(states, outputs=OUT):
     return executed(NB, outputs=outputs, records=payloads(states))
+
+
+def state_divergence(stored_nb, runs):
+    """The state divergence of *runs* of *stored_nb*, from records parsed as verify parses them."""
+    return state_divergence_of(stored_records(stored_nb), [r.cell_records for r in runs])
 
 
 def test_the_payload_carries_state_only_when_given():

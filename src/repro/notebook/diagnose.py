@@ -1,27 +1,45 @@
-"""Why a notebook did not reproduce: causes, the first RNG and state divergences, stale outputs.
+"""Why a notebook did not reproduce: the cause of each differing cell, where the random
+streams and the variables first diverged, and signs of stale stored outputs.
 
-Pure functions over notebooks, runs and records; :mod:`repro.notebook.verify` attaches
-what they find to its results.
+Pure functions over notebooks, runs and parsed records (:class:`repro.payload.CellRecord`);
+:func:`repro.notebook.outcome.judge_runs` calls them and attaches what they find to its result.
 
-Causes of a differing cell, from repeated runs (``verify --runs N``):
+- The cause of a differing cell (:class:`~repro.notebook.results.Cause`), from repeated
+  runs (``verify --runs N``): :func:`classify` tells ``nondeterministic`` (runs with
+  identical settings disagree) from ``drift`` (they agree with each other, not with the
+  stored outputs); :func:`is_hash_order` then tells ``hash-order`` from drift with a run
+  under another PYTHONHASHSEED.
+- :func:`rng_divergence`: the first cell that draws from a generator whose state differs,
+  against the records stored in the notebook, else between runs.
+- :func:`state_divergence`: the first cell after which a variable's digest differs (state
+  tracing), against the stored digests, else between runs.
+- :func:`stale_notes`: stored outputs that did not come from running the current notebook
+  top to bottom (run out of order, cells skipped or run twice, cells edited since recorded).
 
-- ``nondeterministic``: runs with identical settings disagree with each other;
-- ``hash-order``: the runs agree under one PYTHONHASHSEED and change with another;
-- ``drift``: all runs agree with each other but not with the stored outputs
-  (library or environment change, stale outputs).
+The stored records are parsed once per notebook (:func:`stored_records`), each run's once
+(:attr:`~repro.notebook.results.NotebookRun.cell_records`).
 """
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from repro.notebook.compare import CompareOptions, compare_outputs, options_for_cell, widget_states
 from repro.notebook.io import stored_payloads
 from repro.notebook.markers import cell_markers
-from repro.notebook.results import Divergence, NotebookRun, StateDivergence
+from repro.notebook.results import Against, Cause, Divergence, NotebookRun, StateDivergence
 from repro.payload import CellRecord, parse_records
 from repro.seeding import source_digest
 
+Records = Mapping[int, CellRecord]  # cell index -> its record
 
-def classify(index: int, differs: list[bool], runs: list[NotebookRun], options: CompareOptions) -> str:
+
+def stored_records(nb) -> dict[int, CellRecord]:
+    """The records ``repro-nb record`` stored in *nb*'s cells, parsed; those that do not parse left out."""
+    return parse_records(stored_payloads(nb), stored=True)
+
+
+def classify(index: int, differs: list[bool], runs: list[NotebookRun], options: CompareOptions) -> Cause:
     """The cause of a difference at cell *index*, as far as runs with identical settings tell it:
     ``nondeterministic`` or ``drift`` (``hash-order`` needs a run under another PYTHONHASHSEED).
 
@@ -30,10 +48,10 @@ def classify(index: int, differs: list[bool], runs: list[NotebookRun], options: 
     with each other; only when every run differs are the runs compared with each other.
     """
     if any(differs) and not all(differs):
-        return "nondeterministic"
+        return Cause.NONDETERMINISTIC
     if any(_outputs_differ(runs[0].notebook, run.notebook, index, options) for run in runs[1:]):
-        return "nondeterministic"
-    return "drift"
+        return Cause.NONDETERMINISTIC
+    return Cause.DRIFT
 
 
 def is_hash_order(index: int, runs: list[NotebookRun], hash_run: NotebookRun, options: CompareOptions) -> bool:
@@ -47,8 +65,7 @@ def _outputs_differ(a_nb, b_nb, index: int, options: CompareOptions) -> bool:
                                 widgets=widget_states(a_nb, b_nb)))
 
 
-def first_divergence(reference: dict[int, CellRecord], other: dict[int, CellRecord],
-                     against: str) -> Divergence | None:
+def first_divergence(reference: Records, other: Records, against: Against) -> Divergence | None:
     """The first cell, in notebook order, that draws from a generator whose state differs
     between two sets of records (before or after the cell).
 
@@ -71,23 +88,20 @@ def first_divergence(reference: dict[int, CellRecord], other: dict[int, CellReco
     return None
 
 
-def rng_divergence(stored_nb, runs: list[NotebookRun]) -> Divergence | None:
-    """Against the stored records when there are any, else between the runs."""
-    stored = parse_records(stored_payloads(stored_nb), stored=True)
-    parsed = [parse_records(run.records) for run in runs]
-    if stored and parsed and parsed[0]:
-        found = first_divergence(stored, parsed[0], "stored")
+def rng_divergence(stored: Records, runs: list[Records]) -> Divergence | None:
+    """Against the *stored* records when there are any, else between the runs' records."""
+    if stored and runs and runs[0]:
+        found = first_divergence(stored, runs[0], Against.STORED)
         if found is not None:
             return found
-    for records in parsed[1:]:
-        found = first_divergence(parsed[0], records, "runs")
+    for records in runs[1:]:
+        found = first_divergence(runs[0], records, Against.RUNS)
         if found is not None:
             return found
     return None
 
 
-def first_state_divergence(reference: dict[int, CellRecord], other: dict[int, CellRecord],
-                           against: str) -> StateDivergence | None:
+def first_state_divergence(reference: Records, other: Records, against: Against) -> StateDivergence | None:
     """The first cell, in notebook order, after which a variable both records digested
     has different digests, with every such variable of that cell.
 
@@ -104,30 +118,29 @@ def first_state_divergence(reference: dict[int, CellRecord], other: dict[int, Ce
     return None
 
 
-def state_divergence(stored_nb, runs: list[NotebookRun]) -> StateDivergence | None:
-    """Against the stored digests when the notebook has any, else (or when they agree)
-    between the runs: the earliest cell over all of them."""
-    stored = parse_records(stored_payloads(stored_nb), stored=True)
-    parsed = [parse_records(run.records) for run in runs]
-    if not parsed or not parsed[0]:
+def state_divergence(stored: Records, runs: list[Records]) -> StateDivergence | None:
+    """Against the *stored* digests when the notebook has any, else (or when they agree)
+    between the runs' records: the earliest cell over all of them."""
+    if not runs or not runs[0]:
         return None
     if any(record.state for record in stored.values()):
-        found = first_state_divergence(stored, parsed[0], "stored")
+        found = first_state_divergence(stored, runs[0], Against.STORED)
         if found is not None:
             return found
-    between = [d for d in (first_state_divergence(parsed[0], records, "runs") for records in parsed[1:]) if d]
+    between = [d for d in (first_state_divergence(runs[0], records, Against.RUNS) for records in runs[1:]) if d]
     if not between:
         return None
     cell = min(d.cell for d in between)
     names = sorted({name for d in between if d.cell == cell for name in d.names})
-    return StateDivergence(cell=cell, names=tuple(names), against="runs")
+    return StateDivergence(cell=cell, names=tuple(names), against=Against.RUNS)
 
 
-def stale_notes(nb) -> list[str]:
+def stale_notes(nb, stored: Records | None = None) -> list[str]:
     """Signs that the stored outputs were not produced by running the current notebook top to bottom.
 
     Cells marked skip do not count: verify does not run them, and their stored counts
-    may come from any earlier session.
+    may come from any earlier session. *stored*: *nb*'s :func:`stored_records`, when
+    already parsed.
     """
     notes = []
     counted = [(i, c.get("execution_count")) for i, c in enumerate(nb.cells)
@@ -149,8 +162,9 @@ def stale_notes(nb) -> list[str]:
             if counts and (counts[0] != 1 or any(b != a + 1 for a, b in zip(counts, counts[1:]))) and not missing:
                 notes.append(f"stored execution counts run {counts[0]}..{counts[-1]} over {len(counts)} cells: "
                              "some cells were run more than once or in another session")
-    for index, cell in enumerate(nb.cells):
-        record = cell.metadata.get("repro") if cell.cell_type == "code" else None
-        if isinstance(record, dict) and record.get("source_digest") and record["source_digest"] != source_digest(cell.source):
+    stored = stored_records(nb) if stored is None else stored
+    for index in sorted(stored):
+        digest = stored[index].source_digest
+        if digest and index < len(nb.cells) and digest != source_digest(nb.cells[index].source):
             notes.append(f"cell {index + 1} was edited since its outputs were recorded")
     return notes

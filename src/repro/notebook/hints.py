@@ -22,6 +22,7 @@ import time
 from repro.notebook.compare import CompareOptions, OutputDiff
 from repro.notebook.compare.ipython import options_for_cell
 from repro.notebook.compare.text import compare_text, differing_lines
+from repro.notebook.results import CellStatus
 
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
 _DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?"
@@ -123,7 +124,7 @@ def representation_hint(diffs: list[OutputDiff]) -> str | None:
 def attach_hints(stored_nb, cells, options: CompareOptions) -> None:
     """Set ``hint`` on each differing cell of *cells* (CellResults) that one applies to."""
     for cell in cells:
-        if cell.status != "differs" or not cell.diffs:
+        if cell.status != CellStatus.DIFFERS or not cell.diffs:
             continue
         label = f"cell {cell.index + 1}"
         stored = stored_nb.cells[cell.index] if cell.index < len(stored_nb.cells) else None

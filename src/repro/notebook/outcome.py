@@ -10,20 +10,36 @@ from pathlib import Path
 
 from repro.environment import environment_changes
 from repro.notebook.compare import CompareOptions, OutputDiff, compare_outputs, options_for_cell, widget_states
-from repro.notebook.diagnose import classify, is_hash_order, rng_divergence, stale_notes, state_divergence
+from repro.notebook.diagnose import (
+    classify,
+    is_hash_order,
+    rng_divergence,
+    stale_notes,
+    state_divergence,
+    stored_records,
+)
 from repro.notebook.hints import attach_hints
 from repro.notebook.markers import cell_markers
-from repro.notebook.results import CellResult, Failure, NotebookResult, NotebookRun
+from repro.notebook.results import (
+    Cause,
+    CellResult,
+    CellStatus,
+    Failure,
+    NotebookResult,
+    NotebookRun,
+    NotebookStatus,
+    SkipReason,
+)
 
 
-def _skip_reason(cell) -> str | None:
+def _skip_reason(cell) -> SkipReason | None:
     markers = cell_markers(cell)
     if "skip" in markers:
-        return "marked skip"
+        return SkipReason.MARKED_SKIP
     if not cell.source.strip():
-        return "empty"
+        return SkipReason.EMPTY
     if cell.get("execution_count") is None and not cell.get("outputs"):
-        return "never executed"
+        return SkipReason.NEVER_EXECUTED
     return None
 
 
@@ -39,46 +55,46 @@ def compare_cells(expected_nb, actual_nb, options: CompareOptions, executed: set
     for index, cell in enumerate(expected_nb.cells):
         if cell.cell_type != "code":
             continue
-        result = CellResult(index=index, status="same", execution_count=cell.get("execution_count"))
+        result = CellResult(index=index, status=CellStatus.SAME, execution_count=cell.get("execution_count"))
         results.append(result)
         if stop is not None and index == stop:
-            result.status, result.reason = "failed", failure.message
+            result.status, result.reason = CellStatus.FAILED, failure.message
             continue
         reason = _skip_reason(cell)
         if reason is not None:
-            result.status, result.reason = "skipped", reason
+            result.status, result.reason = CellStatus.SKIPPED, reason
             continue
         if stop is not None and index > stop:
-            result.status, result.reason = "skipped", f"not run: the notebook stopped at cell {stop + 1}"
+            result.status, result.reason = CellStatus.SKIPPED, f"not run: the notebook stopped at cell {stop + 1}"
             continue
         if executed is not None and index not in executed:
-            result.status, result.reason = "skipped", "not executed"
+            result.status, result.reason = CellStatus.SKIPPED, SkipReason.NOT_EXECUTED
             continue
         actual = actual_nb.cells[index] if index < len(actual_nb.cells) else None
         if actual is None or actual.cell_type != "code":
-            result.status, result.reason = "differs", "no matching code cell"
+            result.status, result.reason = CellStatus.DIFFERS, "no matching code cell"
             result.diffs = [OutputDiff("missing", "cell", "code cell", None, "")]
             continue
         if "ignore-output" in cell_markers(cell):
-            result.status, result.reason = "skipped", "output ignored"
+            result.status, result.reason = CellStatus.SKIPPED, SkipReason.OUTPUT_IGNORED
             continue
         result.diffs = compare_outputs(cell.get("outputs", []), actual.get("outputs", []),
                                        options_for_cell(options, cell), widgets=widgets)
         if result.diffs:
-            result.status = "differs"
+            result.status = CellStatus.DIFFERS
     return results
 
 
-def notebook_status(cells: list[CellResult], failure: Failure | None) -> str:
+def notebook_status(cells: list[CellResult], failure: Failure | None) -> NotebookStatus:
     """``failed``, ``differs``, ``reproduced``, or ``unverified`` when no cell was compared
     (no stored outputs, every cell skipped): nothing compared is not a pass."""
     if failure is not None:
-        return "failed"
-    if any(c.status in ("differs", "failed") for c in cells):
-        return "differs"
-    if not any(c.status == "same" for c in cells):
-        return "unverified"
-    return "reproduced"
+        return NotebookStatus.FAILED
+    if any(c.status in (CellStatus.DIFFERS, CellStatus.FAILED) for c in cells):
+        return NotebookStatus.DIFFERS
+    if not any(c.status == CellStatus.SAME for c in cells):
+        return NotebookStatus.UNVERIFIED
+    return NotebookStatus.REPRODUCED
 
 
 def judge_runs(path: Path, stored_nb, runs: list[NotebookRun], options: CompareOptions) -> NotebookResult:
@@ -94,20 +110,22 @@ def judge_runs(path: Path, stored_nb, runs: list[NotebookRun], options: CompareO
         _compare_other_runs(stored_nb, cells, runs, primary, options)
     attach_hints(stored_nb, cells, options)
     status = notebook_status(cells, primary.failure)
-    unexplained = status in ("differs", "failed")
+    unexplained = status in (NotebookStatus.DIFFERS, NotebookStatus.FAILED)
+    stored = stored_records(stored_nb)
+    records = [run.cell_records for run in runs]
     result = NotebookResult(
         path=path,
         status=status,
         cells=cells,
         failure=primary.failure,
         duration=max(run.duration for run in runs),
-        records=primary.records,
+        records=primary.cell_records,
         runs=len(runs),
-        state_divergence=state_divergence(stored_nb, runs),  # also behind identical outputs
-        notes=_run_notes(runs) + (stale_notes(stored_nb) if unexplained else []),
+        state_divergence=state_divergence(stored, records),  # also behind identical outputs
+        notes=_run_notes(runs) + (stale_notes(stored_nb, stored) if unexplained else []),
     )
     if unexplained or result.state_divergence is not None:  # what the random draws say about it
-        result.rng_divergence = rng_divergence(stored_nb, runs)
+        result.rng_divergence = rng_divergence(stored, records)
     recorded_env = stored_nb.metadata.get("repro", {}).get("environment")
     if unexplained and recorded_env and primary.environment:
         result.environment_changes = environment_changes(recorded_env, primary.environment)
@@ -143,8 +161,8 @@ def _run_notes(runs: list[NotebookRun]) -> list[str]:
 def _compare_other_runs(stored_nb, cells: list[CellResult], runs: list[NotebookRun], primary: NotebookRun,
                         options: CompareOptions) -> None:
     """Compare every other run with the stored outputs, once per cell, and name causes."""
-    comparable = [c for c in cells if c.status in ("same", "differs")]
-    differs = {c.index: [c.status == "differs"] for c in comparable}
+    comparable = [c for c in cells if c.status in (CellStatus.SAME, CellStatus.DIFFERS)]
+    differs = {c.index: [c.status == CellStatus.DIFFERS] for c in comparable}
     for run in runs:
         if run is primary:
             continue
@@ -154,12 +172,12 @@ def _compare_other_runs(stored_nb, cells: list[CellResult], runs: list[NotebookR
             diffs = compare_outputs(stored.get("outputs", []), run.notebook.cells[cell.index].get("outputs", []),
                                     options_for_cell(options, stored), widgets=widgets)
             differs[cell.index].append(bool(diffs))
-            if diffs and cell.status == "same":
-                cell.status, cell.diffs = "differs", diffs
+            if diffs and cell.status == CellStatus.SAME:
+                cell.status, cell.diffs = CellStatus.DIFFERS, diffs
     if len(runs) > 1:
         ordered = [primary, *(run for run in runs if run is not primary)]
         for cell in comparable:
-            if cell.status == "differs":
+            if cell.status == CellStatus.DIFFERS:
                 cell.cause = classify(cell.index, differs[cell.index], ordered, options)
 
 
@@ -172,13 +190,13 @@ def explain_hash_order(result: NotebookResult, runs: list[NotebookRun], hash_run
     if hash_run.failure is not None:
         return
     for cell in result.differing:
-        if cell.cause == "drift" and is_hash_order(cell.index, runs, hash_run, options):
-            cell.cause = "hash-order"
+        if cell.cause == Cause.DRIFT and is_hash_order(cell.index, runs, hash_run, options):
+            cell.cause = Cause.HASH_ORDER
 
 
 def needs_hash_run(result: NotebookResult) -> bool:
     """Whether a run under another PYTHONHASHSEED could tell causes apart."""
-    return result.failure is None and any(c.cause == "drift" for c in result.differing)
+    return result.failure is None and any(c.cause == Cause.DRIFT for c in result.differing)
 
 
 def diff_result(path: Path, a_nb, b_nb, options: CompareOptions) -> NotebookResult:
@@ -197,7 +215,7 @@ def diff_result(path: Path, a_nb, b_nb, options: CompareOptions) -> NotebookResu
         extra = [i for i, c in enumerate(b_nb.cells) if i >= len(a_nb.cells) and c.cell_type == "code"]
         for index in extra:
             cells.append(
-                CellResult(index=index, status="differs", reason="only in the second notebook",
+                CellResult(index=index, status=CellStatus.DIFFERS, reason="only in the second notebook",
                            diffs=[OutputDiff("extra", "cell", None, "code cell", "")])
             )
     attach_hints(a_nb, cells, options)

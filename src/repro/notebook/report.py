@@ -56,7 +56,7 @@ import json
 from dataclasses import asdict
 from typing import Iterable
 
-from repro.notebook.results import CellResult, NotebookResult
+from repro.notebook.results import Against, Cause, CellResult, CellStatus, NotebookResult, NotebookStatus, SkipReason
 from repro.notebook.terminal import printable
 
 JSON_SCHEMA_VERSION = 1
@@ -81,15 +81,15 @@ def cell_label(cell: CellResult) -> str:
 
 
 #: How the report names why cells were not compared.
-_NOT_COMPARED = {"never executed": "without stored outputs", "marked skip": "marked skip",
-                 "output ignored": "output ignored", "empty": "empty"}
+_NOT_COMPARED = {SkipReason.NEVER_EXECUTED: "without stored outputs", SkipReason.MARKED_SKIP: "marked skip",
+                 SkipReason.OUTPUT_IGNORED: "output ignored", SkipReason.EMPTY: "empty"}
 
 
 def _not_compared(result: NotebookResult) -> str:
     """Why the cells that were not compared were not: "7 without stored outputs, 2 marked skip"."""
     counts: dict[str, int] = {}
     for cell in result.cells:
-        if cell.status == "skipped":
+        if cell.status == CellStatus.SKIPPED:
             why = _NOT_COMPARED.get(cell.reason or "", "not run")
             counts[why] = counts.get(why, 0) + 1
     return ", ".join(f"{n} {why}" for why, n in counts.items())
@@ -99,7 +99,7 @@ def _unverified(result: NotebookResult) -> str:
     total = len(result.cells)
     if total == 0:
         return "unverified: the notebook has no code cells, nothing was compared"
-    if any(c.reason == "never executed" for c in result.cells):
+    if any(c.reason == SkipReason.NEVER_EXECUTED for c in result.cells):
         return (f"unverified: 0 of {total} code cells had stored outputs, nothing was compared "
                 f"({_not_compared(result)}); run `repro-nb record` first")
     return f"unverified: 0 of {total} code cells compared ({_not_compared(result)})"
@@ -109,22 +109,22 @@ def summary(result: NotebookResult) -> str:
     """The notebook's verdict in one line, after its path."""
     code_cells = len(result.cells)
     timing = f", {result.duration:.1f} s" if result.duration is not None else ""
-    if result.status == "unverified":
+    if result.status == NotebookStatus.UNVERIFIED:
         return _unverified(result) + (f" ({result.duration:.1f} s)" if result.duration is not None else "")
-    if result.status == "reproduced":
+    if result.status == NotebookStatus.REPRODUCED:
         compared = result.compared
-        if compared < sum(c.reason != "empty" for c in result.cells):
+        if compared < sum(c.reason != SkipReason.EMPTY for c in result.cells):
             return f"reproduced ({compared} of {code_cells} code cells compared: {_not_compared(result)}{timing})"
         return f"reproduced ({code_cells} code cells{timing})"
-    if result.status == "failed" and result.failure is not None:
+    if result.status == NotebookStatus.FAILED and result.failure is not None:
         where = ""
         if result.failure.cell_index is not None:
             where = " at " + cell_label(next((c for c in result.cells if c.index == result.failure.cell_index),
-                                              CellResult(result.failure.cell_index, "failed")))
+                                              CellResult(result.failure.cell_index, CellStatus.FAILED)))
         return f"failed{where}: {result.failure.message}"
     n = len(result.differing)
     text = f"{n} cell{'s' if n != 1 else ''} differ{'s' if n == 1 else ''}"
-    by_cause: dict[str, list[int]] = {}
+    by_cause: dict[Cause, list[int]] = {}
     for cell in result.differing:
         if cell.cause:
             by_cause.setdefault(cell.cause, []).append(cell.index + 1)
@@ -138,8 +138,8 @@ def summary(result: NotebookResult) -> str:
     return f"{text}{runs}{timing}"
 
 
-_MARKS = {"reproduced": ("ok", "green"), "differs": ("DIFFERS", "red"), "failed": ("FAILED", "red"),
-          "unverified": ("UNVERIFIED", "yellow")}
+_MARKS = {NotebookStatus.REPRODUCED: ("ok", "green"), NotebookStatus.DIFFERS: ("DIFFERS", "red"),
+          NotebookStatus.FAILED: ("FAILED", "red"), NotebookStatus.UNVERIFIED: ("UNVERIFIED", "yellow")}
 
 
 def render_text(results: Iterable[NotebookResult], colour: bool = False) -> str:
@@ -151,9 +151,9 @@ def render_text(results: Iterable[NotebookResult], colour: bool = False) -> str:
         lines.append(f"{style(mark, tint, 'bold')} {printable(result.path)}: {printable(summary(result))}")
         first = result.first_difference
         for cell in result.cells:
-            if cell.status not in ("differs", "failed"):
+            if cell.status not in (CellStatus.DIFFERS, CellStatus.FAILED):
                 continue
-            if cell.status == "failed" and result.failure is not None:
+            if cell.status == CellStatus.FAILED and result.failure is not None:
                 continue  # already said on the notebook's line
             cause = f" [{cell.cause}]" if cell.cause else ""
             note = _position_note(result, cell, first)
@@ -188,12 +188,12 @@ def explanation(result: NotebookResult) -> list[str]:
     lines = []
     divergence = result.rng_divergence
     if divergence is not None:
-        against = "the recorded run" if divergence.against == "stored" else "another run"
+        against = "the recorded run" if divergence.against == Against.STORED else "another run"
         lines.append(f"first RNG divergence: {divergence.backend} after cell {divergence.cell + 1} "
                      f"(its random state differs from {against} from there on)")
     if result.state_divergence is not None:
         lines.append(state_line(result))
-    drift = [c for c in result.differing if c.cause == "drift"]
+    drift = [c for c in result.differing if c.cause == Cause.DRIFT]
     if drift and result.records:
         first_drift = drift[0].index
         if divergence is None or divergence.cell > first_drift:
@@ -218,10 +218,10 @@ def state_line(result: NotebookResult) -> str:
     """Where the variables first diverged, what the random draws say about why, and where
     the outputs first differ."""
     state, rng = result.state_divergence, result.rng_divergence
-    cell = next((c for c in result.cells if c.index == state.cell), CellResult(state.cell, "same"))
+    cell = next((c for c in result.cells if c.index == state.cell), CellResult(state.cell, CellStatus.SAME))
     names = _names(list(state.names))
     line = f"first state divergence: {cell_label(cell)}: {names} differ{'s' if len(state.names) == 1 else ''}"
-    line += " from the recorded run" if state.against == "stored" else " between runs"
+    line += " from the recorded run" if state.against == Against.STORED else " between runs"
     if rng is not None and rng.cell < state.cell:
         line += f"; the random stream diverged first, at cell {rng.cell + 1} ({rng.backend})"
     elif rng is not None and rng.cell == state.cell:
@@ -252,7 +252,7 @@ def side_effect_lines(result: NotebookResult) -> list[str]:
     parts += [f"changed {_names(effects.changed)}"] if effects.changed else []
     where = "in its scratch copy of the folder" if effects.isolated else "in the notebook's folder"
     line = f"files written {where}: {'; '.join(parts)}"
-    if result.status != "reproduced" and not effects.isolated:
+    if result.status != NotebookStatus.REPRODUCED and not effects.isolated:
         line += " (a later run finds them there; --isolate runs each in a scratch copy)"
     return [line]
 
@@ -349,9 +349,9 @@ def render_junit(results: list[NotebookResult], name: str = "repro-nb", allow_un
     import xml.etree.ElementTree as ET
 
     def tag_of(result: NotebookResult) -> str | None:
-        if result.status == "unverified":
+        if result.status == NotebookStatus.UNVERIFIED:
             return "skipped" if allow_unverified else "failure"
-        return {"reproduced": None, "differs": "failure"}.get(result.status, "error")
+        return {NotebookStatus.REPRODUCED: None, NotebookStatus.DIFFERS: "failure"}.get(result.status, "error")
 
     tags = [tag_of(r) for r in results]
     suite = ET.Element(

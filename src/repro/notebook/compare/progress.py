@@ -83,17 +83,6 @@ def may_hold_progress(text: str) -> bool:
     return ("/s" in text or "s/" in text) and (" [" in text or " - " in text or "\u2501" in text)
 
 
-def normalize_progress(text: str) -> str:
-    """*text* with the timing fields of every progress bar line as placeholders (module docstring).
-
-    Lines are taken as they are shown: carriage returns applied, ANSI escapes and
-    trailing blanks removed (see :func:`repro.notebook.compare.text.normalize_text`).
-    """
-    if not may_hold_progress(text):
-        return text
-    return "\n".join(normalize_progress_lines(text.split("\n")))
-
-
 def normalize_progress_lines(lines: list[str]) -> list[str]:
     """:func:`normalize_progress_line` of each line; the lines that cannot be a bar's cost a test."""
     return [normalize_progress_line(line) if line[-1:] == "]" or line[:1] in _LINE_STARTS else line
