@@ -17,7 +17,7 @@ from typing import Callable
 
 from repro import __version__
 from repro.notebook.errors import InputError
-from repro.options import (
+from repro.notebook.options import (
     parse_non_negative_float,
     parse_positive_int,
     parse_seed,
@@ -36,7 +36,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _arg(parse: Callable[[str], object]) -> Callable[[str], object]:
-    """An argparse ``type=`` from one of repro.options' parsers: its message, as argparse's error."""
+    """An argparse ``type=`` from one of repro.notebook.options' parsers: its message, as argparse's error."""
 
     def convert(text: str):
         try:
@@ -238,7 +238,7 @@ def _restore_signals(previous: dict) -> None:
 
 
 def _options(args, seed: int | None = None):
-    from repro.options import resolve_options
+    from repro.notebook.options import resolve_options
 
     return resolve_options(
         Path.cwd(),

@@ -92,7 +92,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("repro"):
         return
-    from repro import options
+    from repro.notebook import options
     from repro.notebook.errors import InputError
 
     def pick(name: str, parse, flag: str):

@@ -107,9 +107,9 @@ def test_record_then_verify_with_a_skipped_cell_gives_no_order_note(tmp_path, ca
 
 
 def test_a_cell_that_never_ends_is_stopped_by_the_default_limit(tmp_path, capsys, monkeypatch):
-    import repro.options
+    import repro.notebook.options
 
-    monkeypatch.setattr(repro.options, "DEFAULT_TIMEOUT", 2.0)  # the default, shortened for the test
+    monkeypatch.setattr(repro.notebook.options, "DEFAULT_TIMEOUT", 2.0)  # the default, shortened for the test
     path = write_notebook(tmp_path / "hang.ipynb", "x = 1", "import time\nwhile True:\n    time.sleep(0.1)")
     code, data = verify_json(capsys, str(path))  # no --timeout
     failure = data["notebooks"][0]["failure"]
@@ -118,9 +118,9 @@ def test_a_cell_that_never_ends_is_stopped_by_the_default_limit(tmp_path, capsys
 
 
 def test_timeout_none_removes_the_limit(tmp_path, capsys, monkeypatch):
-    import repro.options
+    import repro.notebook.options
 
-    monkeypatch.setattr(repro.options, "DEFAULT_TIMEOUT", 1.0)
+    monkeypatch.setattr(repro.notebook.options, "DEFAULT_TIMEOUT", 1.0)
     path = write_notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(2.5)\nprint('done')")
     assert run_cli(capsys, "record", "--timeout", "none", str(path))[0] == 0
     code, data = verify_json(capsys, "--timeout", "0", str(path))

@@ -1,4 +1,4 @@
-"""repro.options: options from [tool.repro] plus overrides and sanitize files, with one-line errors."""
+"""repro.notebook.options: options from [tool.repro] plus overrides and sanitize files, with one-line errors."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repro import options
+from repro.notebook import options
 from repro.notebook.compare import CompareOptions, normalize_text
 from repro.notebook.errors import InputError
-from repro.options import ExecuteOptions, Options, read_sanitize_file, resolve_options
+from repro.notebook.options import ExecuteOptions, Options, read_sanitize_file, resolve_options
 
 
 def write_pyproject(folder, table: str):

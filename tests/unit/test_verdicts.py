@@ -15,7 +15,7 @@ from repro.notebook.errors import InputError
 from repro.notebook.io import store_records
 from repro.notebook.outcome import judge_runs
 from repro.notebook.report import render_json, render_junit, render_text, summary
-from repro.options import DEFAULT_TIMEOUT, parse_timeout, resolve_options
+from repro.notebook.options import DEFAULT_TIMEOUT, parse_timeout, resolve_options
 from tests.builders import executed, notebook, record_payload, stream, with_outputs
 
 SOURCES = ("print('a')", "print('b')", "print('c')")

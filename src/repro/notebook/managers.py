@@ -14,7 +14,7 @@ from traitlets import Type
 
 from repro.notebook.kernels import choose_kernel
 from repro.notebook.results import Failure, NotebookRun
-from repro.options import ExecuteOptions
+from repro.notebook.options import ExecuteOptions
 
 
 #: Longest single wait on a kernel socket, in seconds.
