@@ -29,7 +29,7 @@ _API = {
     "Options": "repro.notebook.options",
     "ExecuteOptions": "repro.notebook.options",
     "resolve_options": "repro.notebook.options",
-    "CompareOptions": "repro.notebook.compare",
+    "CompareOptions": "repro.notebook.options",
     "InputError": "repro.notebook.errors",
 }
 

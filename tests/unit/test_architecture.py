@@ -1,7 +1,7 @@
 """The shape of the house, read from the source with ``ast``: two sides, one door, no circles.
 
 The kernel side (``repro.kernel``) runs inside the user's kernel and must stay light;
-the notebook side (``repro.notebook``, ``repro.notebook.options``, ``repro.cli``,
+the notebook side (``repro.notebook``, ``repro.cli``,
 ``repro.pytest_plugin``) runs in ``repro-nb``. Neither imports the other; both may
 import the modules they share (``repro.seeding``, ``repro.payload``, ``repro.environment``).
 """
@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 PACKAGE = SRC / "repro"
 
 SHARED = {"repro.seeding", "repro.payload", "repro.environment"}
-NOTEBOOK_SIDE = ("repro.notebook", "repro.notebook.options", "repro.cli", "repro.pytest_plugin")
+NOTEBOOK_SIDE = ("repro.notebook", "repro.cli", "repro.pytest_plugin")
 KERNEL_SIDE = ("repro.kernel",)
 
 MAX_MODULE_LINES = 400
@@ -137,7 +137,7 @@ def test_the_kernel_side_imports_nothing_heavy():
         "import sys, repro, repro.kernel.extension, repro.kernel.magics, repro.kernel.recorder; "
         "repro.kernel.backends.load_backends(); "
         "print(sorted(m for m in ('numpy', 'torch', 'tensorflow', 'cupy', 'nbformat', 'nbclient', "
-        "'repro.notebook', 'repro.notebook.options') if m in sys.modules))"
+        "'repro.notebook') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -44,10 +44,10 @@ from repro.notebook.io import notebook_hash_seed
 from repro.notebook.kernels import WAY_OUT
 from repro.notebook.managers import kernel_manager
 from repro.notebook.markers import cell_markers, may_raise
+from repro.notebook.options import ExecuteOptions
 from repro.notebook.pool import KernelPool
 from repro.notebook.results import DEFAULT_HASH_SEED, Failure, NotebookRun
 from repro.notebook.watchdog import Watchdog
-from repro.notebook.options import ExecuteOptions
 from repro.payload import find_payload
 
 #: Called with the index of the cell about to run and the number of cells.

@@ -1,10 +1,13 @@
-"""Options for running and comparing notebooks: ``[tool.repro]``, overrides, sanitize files.
+"""The options of the notebook side, and :func:`resolve_options`, the one way to them.
 
-Shared by every face of the notebook side (the CLI, the pytest plugin, the Python
-API), so that all of them read ``[tool.repro]`` the same way and say the same thing
-about a bad setting. :func:`resolve_options` is the one way in: a keyword argument
-that is not None overrides the ``[tool.repro]`` value; masks and sanitize files add
-up. Every error is an :class:`~repro.notebook.errors.InputError` with a one-line
+:class:`Options` holds everything verify, record and diff need besides the notebooks:
+:class:`ExecuteOptions` (how to run a notebook) and :class:`CompareOptions` (how to compare
+outputs). Shared by every face of the notebook side (the CLI, the pytest plugin, the Python
+API), so that all of them read ``[tool.repro]`` the same way and say the same thing about a
+bad setting. Each option is declared once, in :data:`repro.notebook.settings.SETTINGS`: its
+``[tool.repro]`` key, its keyword here, its flags. :func:`resolve_options` is the one way in:
+a keyword argument that is not None overrides the ``[tool.repro]`` value; masks and sanitize
+files add up. Every error is an :class:`~repro.notebook.errors.InputError` with a one-line
 message. Nothing heavy is imported here: no nbclient, no nbformat.
 
 Recognised keys of ``[tool.repro]`` in the nearest ``pyproject.toml`` (all optional)::
@@ -24,24 +27,59 @@ Recognised keys of ``[tool.repro]`` in the nearest ``pyproject.toml`` (all optio
 
 from __future__ import annotations
 
-import dataclasses
-import math
+import inspect
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from repro.notebook.compare.model import CompareOptions, check_mask
 from repro.notebook.errors import InputError
-from repro.seeding import check_seed
+from repro.notebook.settings import DEFAULT_TIMEOUT, SETTINGS, Setting, keywords, toml_keys
 
-KEYS = {"rtol", "atol", "image_tolerance", "masks", "sanitize", "timeout", "kernel", "mime_subset",
-        "allow_unverified", "progress_bars"}
+__all__ = ["DEFAULT_TIMEOUT", "CompareOptions", "ExecuteOptions", "Options", "check_kernel", "check_mask",
+           "load_table", "read_sanitize_file", "resolve_options"]
+
+KEYS = toml_keys(SETTINGS)
 MASK_REPLACEMENT = "<masked>"
 
-#: Seconds a cell may run when no limit is given (``--timeout``, ``[tool.repro] timeout``).
-DEFAULT_TIMEOUT = 300.0
+
+def check_mask(regex: str, replacement: str) -> None:
+    """Raise ValueError (one line) unless *regex* compiles and *replacement* fits it."""
+    try:
+        re.compile(regex).sub(replacement, "")  # also checks the replacement's group references
+    except re.error as exc:
+        raise ValueError(f"invalid mask {regex!r} -> {replacement!r}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class CompareOptions:
+    """How to compare a cell's outputs (:mod:`repro.notebook.compare`)."""
+
+    rtol: float = 0.0  # relative tolerance for numbers inside text
+    atol: float = 0.0  # absolute tolerance
+    masks: tuple[tuple[str, str], ...] = ()  # extra (regex, replacement) pairs, applied after the built-in ones
+    image_tolerance: float = 0.0  # max per-channel difference (0-255) for a pixel to count as equal
+    normalize: bool = True  # the safe built-in normalisation (off only for debugging)
+    mime_subset: bool = False  # compare only the MIME types both sides of an output have
+    progress: bool = True  # progress bars' timing as placeholders, tqdm widgets by final text (compare.progress)
+    known_forms: frozenset = frozenset()  # IPython's volatile forms the cell may print (compare.ipython)
+
+    def __post_init__(self):
+        for name in ("rtol", "atol", "image_tolerance"):
+            value = getattr(self, name)
+            try:
+                ok = float(value) >= 0  # False for NaN
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError(f"{name} must be a number >= 0, not {value!r}")
+        masks = tuple((str(regex), str(replacement)) for regex, replacement in self.masks)
+        for regex, replacement in masks:
+            check_mask(regex, replacement)
+        object.__setattr__(self, "masks", masks)
+        object.__setattr__(self, "known_forms", frozenset(self.known_forms))
 
 
 @dataclass(frozen=True)
@@ -71,68 +109,6 @@ class Options:
     @property
     def kernel_cap(self) -> int:
         return max(1, self.jobs or os.cpu_count() or 1)
-
-
-# -- values given as text (command line, pytest ini files) ---------------------------
-
-
-def _parse_float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise InputError(f"not a number: {text!r}") from None
-
-
-def parse_non_negative_float(text: str) -> float:
-    value = _parse_float(text)
-    if not value >= 0:  # also NaN
-        raise InputError(f"must be >= 0: {text!r}")
-    return value
-
-
-def parse_positive_float(text: str) -> float:
-    """A finite number > 0 (a time limit, say): fractions are fine, inf and nan are not."""
-    value = _parse_float(text)
-    if not (value > 0 and math.isfinite(value)):
-        raise InputError(f"must be a finite number > 0: {text!r}")
-    return value
-
-
-def parse_timeout(text: str) -> float:
-    """A time limit in seconds: a finite number > 0, or ``0`` / ``none`` for no limit (returned as 0)."""
-    if text.strip().lower() in ("0", "none"):
-        return 0.0
-    try:
-        return parse_positive_float(text)
-    except InputError:
-        raise InputError(f"must be a number of seconds > 0, or 0 or none for no limit: {text!r}") from None
-
-
-def parse_positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise InputError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise InputError("must be at least 1")
-    return value
-
-
-def parse_seed(text: str) -> int:
-    try:
-        return check_seed(text)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    try:
-        index, total = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise InputError(f"expected I/N, e.g. 1/4, got {text!r}") from None
-    if not 1 <= index <= total:
-        raise InputError(f"expected 1 <= I <= N in I/N, got {text!r}")
-    return index, total
 
 
 # -- [tool.repro] ------------------------------------------------------------------------
@@ -210,24 +186,9 @@ def read_sanitize_file(path: Path) -> list[tuple[str, str, str]]:
     return masks
 
 
-def _number(settings: dict[str, Any], name: str, given: float | None) -> float:
-    value = given if given is not None else settings.get(name, 0.0)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise InputError(f"[tool.repro] {name} must be a number >= 0")
-    return float(value)
-
-
-def _flag(table: dict[str, Any], name: str, given: bool | None, default: bool = False) -> bool:
-    value = given if given is not None else table.get(name, default)
-    if not isinstance(value, bool):
-        where = name if given is not None else f"[tool.repro] {name}"
-        raise InputError(f"{where} must be true or false, not {value!r}")
-    return value
-
-
-def _compare_options(table: dict[str, Any], source: Path | None, *, rtol, atol, image_tolerance,
-                     masks: Iterable[str], masks_from: str, sanitize: Iterable[Path],
-                     mime_subset: bool | None, progress_bars: bool | None = None) -> CompareOptions:
+def _masks(table: dict[str, Any], source: Path | None, *, masks: Iterable[str], masks_from: str,
+           sanitize: Iterable[Path]) -> tuple[tuple[str, str], ...]:
+    """The table's masks and sanitize files, then the given sanitize files and masks, each checked."""
     found = _table_masks(table.get("masks"), source)
     sanitize_files = table.get("sanitize", [])
     if not isinstance(sanitize_files, list) or not all(isinstance(p, str) for p in sanitize_files):
@@ -241,87 +202,57 @@ def _compare_options(table: dict[str, Any], source: Path | None, *, rtol, atol, 
             check_mask(regex, replacement)
         except ValueError as exc:
             raise InputError(f"{where}: {exc}") from None
-    return CompareOptions(
-        rtol=_number(table, "rtol", rtol),
-        atol=_number(table, "atol", atol),
-        image_tolerance=_number(table, "image_tolerance", image_tolerance),
-        masks=tuple((regex, replacement) for regex, replacement, _ in found),
-        mime_subset=_flag(table, "mime_subset", mime_subset),
-        progress=_flag(table, "progress_bars", progress_bars, default=True),
-    )
+    return tuple((regex, replacement) for regex, replacement, _ in found)
 
 
-def _execute_options(table: dict[str, Any], *, kernel, current_python, timeout, seed, isolate) -> ExecuteOptions:
-    where_timeout = "--timeout" if timeout is not None else "[tool.repro] timeout"
-    if timeout is None:
-        timeout = table.get("timeout", DEFAULT_TIMEOUT)
-    if isinstance(timeout, str) and timeout.strip().lower() == "none":
-        timeout = 0
-    if (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-            or not (timeout >= 0 and math.isfinite(timeout))):
-        raise InputError(f"{where_timeout} must be a number of seconds > 0, or 0 or \"none\" for no limit, "
-                         f"not {timeout!r}")
-    timeout = float(timeout) or None  # 0: no limit
-    where_kernel = "--kernel" if kernel is not None else "[tool.repro] kernel"
-    if kernel is None:
-        kernel = table.get("kernel")
-    if kernel is not None and (not isinstance(kernel, str) or not kernel.strip()):
-        raise InputError(f"{where_kernel} must be a kernel name, not {kernel!r}")
-    if seed is not None:
-        seed = parse_seed(str(seed))
-    if not isinstance(isolate, bool):
-        raise InputError(f"isolate must be true or false, not {isolate!r}")
-    return ExecuteOptions(kernel_name=kernel, current_python=current_python, timeout=timeout, seed=seed,
-                          isolate=isolate)
+def _value(setting: Setting, given: dict[str, Any], table: dict[str, Any]) -> Any:
+    """The setting's keyword if given (not None), else its [tool.repro] value, else its default; checked."""
+    value = given.get(setting.name, setting.unset)
+    from_keyword = value is not None or not setting.toml
+    if not from_keyword:
+        value = table.get(setting.name, setting.default)
+    return value if setting.check is None else setting.check(setting, value, from_keyword)
 
 
-def resolve_options(
-    start: Path | None = None,
-    *,
-    rtol: float | None = None,
-    atol: float | None = None,
-    image_tolerance: float | None = None,
-    masks: Iterable[str] = (),
-    masks_from: str = "--mask",
-    sanitize: Iterable[Path] = (),
-    kernel: str | None = None,
-    current_python: bool = False,
-    timeout: float | None = None,
-    seed: int | None = None,
-    jobs: int | None = None,
-    mime_subset: bool | None = None,
-    progress_bars: bool | None = None,
-    isolate: bool = False,
-    trace_state: bool = True,
-    trace_max_bytes: int | None = None,
-    allow_unverified: bool | None = None,
-) -> Options:
+def resolve_options(start: Path | None = None, *, masks_from: str = "--mask", **given: Any) -> Options:
     """The :class:`Options` of ``[tool.repro]`` at or above *start* (default: the current
     directory), with the given values in place of the table's.
 
-    *masks* (regexes, replaced by ``<masked>``) and *sanitize* (nbval sanitize files) add to
-    the table's own, after them; *masks_from* says where *masks* came from, in error messages.
-    *mime_subset*: compare only the MIME types both sides of an output have. *progress_bars*
-    (default true): progress bars' timing fields do not count. *isolate*: run
-    each notebook in a scratch copy of its folder (verify). *trace_state*: per-cell digests of
-    the variables (*trace_max_bytes*: their size limit per value). *timeout*: seconds per cell,
-    0 for no limit (default :data:`DEFAULT_TIMEOUT`). *allow_unverified*: a notebook with
-    nothing to compare passes.
+    The keywords are those of :data:`~repro.notebook.settings.SETTINGS` that set a field of
+    :class:`Options` (see :func:`signature`). *masks* (regexes, replaced by ``<masked>``)
+    and *sanitize* (nbval sanitize files) add to the table's own, after them; *masks_from*
+    says where *masks* came from, in error messages. *mime_subset*: compare only the MIME
+    types both sides of an output have. *progress_bars* (default true): progress bars' timing
+    fields do not count. *isolate*: run each notebook in a scratch copy of its folder
+    (verify). *trace_state*: per-cell digests of the variables (*trace_max_bytes*: their size
+    limit per value). *timeout*: seconds per cell, 0 for no limit (default
+    :data:`DEFAULT_TIMEOUT`). *allow_unverified*: a notebook with nothing to compare passes.
     """
+    unknown = sorted(set(given) - set(keywords(SETTINGS)))
+    if unknown:
+        raise TypeError(f"resolve_options() got an unexpected keyword argument {unknown[0]!r}")
     table, source = load_table(Path.cwd() if start is None else start)
-    compare = _compare_options(table, source, rtol=rtol, atol=atol, image_tolerance=image_tolerance,
-                               masks=masks, masks_from=masks_from, sanitize=sanitize, mime_subset=mime_subset,
-                               progress_bars=progress_bars)
-    execute = _execute_options(table, kernel=kernel, current_python=current_python, timeout=timeout, seed=seed,
-                               isolate=isolate)
-    if trace_max_bytes is not None and (isinstance(trace_max_bytes, bool) or not isinstance(trace_max_bytes, int)
-                                        or trace_max_bytes < 0):
-        raise InputError(f"trace_max_bytes must be a whole number >= 0, got {trace_max_bytes!r}")
-    execute = dataclasses.replace(execute, trace_state=bool(trace_state), trace_max_bytes=trace_max_bytes)
-    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
-        raise InputError(f"jobs must be a whole number >= 1, got {jobs!r}")
-    return Options(execute=execute, compare=compare, jobs=jobs,
-                   allow_unverified=_flag(table, "allow_unverified", allow_unverified))
+    parts: dict[str, dict[str, Any]] = {"execute": {}, "compare": {}, "": {}}
+    parts["compare"]["masks"] = _masks(table, source, masks=given.get("masks", ()), masks_from=masks_from,
+                                       sanitize=given.get("sanitize", ()))
+    for setting in SETTINGS:
+        if setting.field is not None and not setting.repeat:
+            part, _, name = setting.field.rpartition(".")
+            parts[part][name] = _value(setting, given, table)
+    return Options(execute=ExecuteOptions(**parts["execute"]), compare=CompareOptions(**parts["compare"]),
+                   **parts[""])
+
+
+def signature(table: tuple[Setting, ...] = SETTINGS) -> inspect.Signature:
+    """resolve_options' signature: *start*, then a keyword for each setting of *table* with a field."""
+    parameters = [inspect.Parameter("start", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)]
+    parameters += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=unset)
+                   for name, unset in keywords(table).items()]
+    parameters.append(inspect.Parameter("masks_from", inspect.Parameter.KEYWORD_ONLY, default="--mask"))
+    return inspect.Signature(parameters, return_annotation=Options)
+
+
+resolve_options.__signature__ = signature()
 
 
 def check_kernel(options: Options) -> None:
