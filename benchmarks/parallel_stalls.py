@@ -47,7 +47,7 @@ def one_round(folder: Path, limit: float, sliced: bool) -> tuple[int, float]:
 
     import repro
     from repro.notebook import managers
-    from repro.options import resolve_options
+    from repro.notebook.options import resolve_options
 
     channel = managers.PolledChannel if sliced else AsyncZMQSocketChannel
     for name in ("shell_channel_class", "iopub_channel_class", "control_channel_class"):

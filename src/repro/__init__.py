@@ -26,10 +26,10 @@ _API = {
     "record_notebook": "repro.notebook.verify",
     "record_notebooks": "repro.notebook.verify",
     "diff_notebooks": "repro.notebook.verify",
-    "Options": "repro.options",
-    "ExecuteOptions": "repro.options",
-    "resolve_options": "repro.options",
-    "CompareOptions": "repro.notebook.compare",
+    "Options": "repro.notebook.options",
+    "ExecuteOptions": "repro.notebook.options",
+    "resolve_options": "repro.notebook.options",
+    "CompareOptions": "repro.notebook.options",
     "InputError": "repro.notebook.errors",
 }
 

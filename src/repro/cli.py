@@ -17,13 +17,7 @@ from typing import Callable
 
 from repro import __version__
 from repro.notebook.errors import InputError
-from repro.options import (
-    parse_non_negative_float,
-    parse_positive_int,
-    parse_seed,
-    parse_shard,
-    parse_timeout,
-)
+from repro.notebook.settings import SETTINGS, Setting, from_args, parse_seed
 
 EXIT_OK = 0
 EXIT_DIFFERS = 1
@@ -36,7 +30,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _arg(parse: Callable[[str], object]) -> Callable[[str], object]:
-    """An argparse ``type=`` from one of repro.options' parsers: its message, as argparse's error."""
+    """An argparse ``type=`` from one of repro.notebook.settings' parsers: its message, as argparse's error."""
 
     def convert(text: str):
         try:
@@ -50,84 +44,51 @@ def _arg(parse: Callable[[str], object]) -> Callable[[str], object]:
 
 _KERNEL_NAME = re.compile(r"[a-zA-Z0-9._-]+", re.ASCII)
 
-_positive_int = _arg(parse_positive_int)
-_shard = _arg(parse_shard)
 _seed = _arg(parse_seed)
-_non_negative_float = _arg(parse_non_negative_float)
-_timeout = _arg(parse_timeout)
 
 
-def _parallel_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("parallel and sharded runs")
-    group.add_argument("-j", "--jobs", type=_positive_int, metavar="N",
-                       help="notebooks in parallel kernels (default: one per core)")
-    group.add_argument("--shard", type=_shard, metavar="I/N",
-                       help="only the I-th of N deterministic shares of the notebooks (for a CI matrix)")
+def add_settings(parser: argparse.ArgumentParser, command: str, table: tuple[Setting, ...] = SETTINGS) -> None:
+    """An argument for each setting of *table* that *command* takes, in the table's order, under its group."""
+    groups: dict = {None: parser}
+    for setting in table:
+        if command not in setting.commands:
+            continue
+        if setting.group not in groups:
+            groups[setting.group] = parser.add_argument_group(setting.group)
+        target = groups[setting.group]
+        if setting.exclusive is not None:
+            if (setting.group, setting.exclusive) not in groups:
+                groups[setting.group, setting.exclusive] = target.add_mutually_exclusive_group()
+            target = groups[setting.group, setting.exclusive]
+        flags = [flag for flag in (setting.short, setting.option) if flag]
+        target.add_argument(*flags, dest=setting.name, help=setting.help, **_argument(setting))
 
 
-def _comparison_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("comparison")
-    group.add_argument("--rtol", type=_non_negative_float, help="relative tolerance for numbers in text outputs")
-    group.add_argument("--atol", type=_non_negative_float, help="absolute tolerance for numbers in text outputs")
-    group.add_argument("--image-tolerance", type=_non_negative_float, metavar="LEVELS",
-                       help="per-channel difference (0-255) under which two pixels count as equal")
-    group.add_argument("--mask", action="append", default=[], metavar="REGEX",
-                       help="mask text matching REGEX before comparing (repeatable)")
-    group.add_argument("--sanitize-with", action="append", default=[], metavar="FILE",
-                       help="an nbval sanitize file of regexes to mask (repeatable)")
-    group.add_argument("--mime-subset", action="store_true", default=None,
-                       help="compare only the MIME types both sides of an output have (a representation "
-                       "missing on one side, such as a LaTeX-rendered image/png, is then not a difference)")
-    group.add_argument("--no-progress-bars", dest="progress_bars", action="store_false", default=None,
-                       help="compare progress bars' timing fields (tqdm, Keras: elapsed, rate, ETA) as any "
-                       "other text; by default they do not count")
+def _argument(setting: Setting) -> dict:
+    """add_argument's action, default, type and metavar for *setting*."""
+    if setting.parse is None:
+        return {"action": "store_false" if setting.negated else "store_true", "default": setting.unset}
+    argument = {"metavar": setting.metavar, "default": setting.unset}
+    if setting.repeat:
+        argument.update(action="append", default=list(setting.unset))
+    if setting.choices:
+        argument["choices"] = setting.choices
+    if setting.parse is not str:
+        argument["type"] = _arg(setting.parse)
+    return argument
 
 
-def _report_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("report")
-    group.add_argument("--format", choices=["text", "json"], default="text", help="report format on stdout")
-    group.add_argument("--junit-xml", metavar="PATH", type=Path, help="also write a JUnit XML report to PATH")
-    group.add_argument("--allow-unverified", action="store_true", default=None,
-                       help="a notebook with nothing to compare (no stored outputs, every cell skipped) "
-                       "passes; it is still reported as unverified (JUnit: skipped)")
-
-
-def _execution_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("execution")
-    kernel = group.add_mutually_exclusive_group()
-    kernel.add_argument("--kernel", metavar="NAME", help="kernel to run (default: the notebook's kernelspec; python3 for a Python "
-                        "notebook whose kernel is not installed here)")
-    kernel.add_argument("--current-python", action="store_true",
-                        help="run the kernel on the Python that runs repro-nb")
-    group.add_argument("--timeout", type=_timeout, metavar="SECONDS",
-                       help="time limit per cell (default 300; 0 or none: no limit)")
-    group.add_argument("--no-trace-state", dest="trace_state", action="store_false",
-                       help="do not digest the variables each cell changed (no first state divergence)")
-    group.add_argument("--trace-max-bytes", type=_positive_int, metavar="BYTES",
-                       help="values larger than this are marked too big instead of digested (default 64 MiB)")
-
-
-def _verify_parser(commands) -> None:
+def _verify_parser(commands, table: tuple[Setting, ...]) -> None:
     verify = commands.add_parser("verify", help="re-execute notebooks and compare with their stored outputs",
                                  description="Execute each notebook in a fresh kernel and compare every code "
                                  "cell's new outputs with the stored ones. Never modifies the notebooks.")
     verify.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
                         help="notebook files, or directories to search for them")
-    verify.add_argument("--seed", type=_seed, metavar="N",
-                        help="switch per-cell seeding on with seed N before the first cell")
-    _parallel_options(verify)
-    verify.add_argument("--isolate", action="store_true",
-                        help="run each notebook in a scratch copy of its folder, removed afterwards, so "
-                        "that files a run writes never reach the next run")
-    verify.add_argument("--runs", type=_positive_int, default=1, metavar="N",
-                        help="execute each notebook N >= 2 times in parallel kernels and name the cause of "
-                        "each difference (nondeterministic, hash-order, drift)")
-    _execution_options(verify)
-    _comparison_options(verify)
-    _report_options(verify)
+    add_settings(verify, "verify", table)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(table: tuple[Setting, ...] = SETTINGS) -> argparse.ArgumentParser:
+    """repro-nb's parser; the options of verify, record and diff are those of *table*."""
     parser = _Parser(
         prog="repro-nb",
         description="Make Jupyter notebooks reproducible, and prove that they are.",
@@ -138,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    _verify_parser(commands)
+    _verify_parser(commands, table)
 
     record = commands.add_parser("record", help="execute notebooks and store outputs and repro records",
                                  description="Execute each notebook and write its outputs back, with each "
@@ -146,8 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  "atomically, and only when the whole notebook ran.")
     record.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
                         help="notebook files, or directories to search for them")
-    _parallel_options(record)
-    _execution_options(record)
+    add_settings(record, "record", table)
 
     kernel = commands.add_parser("kernel", help="manage a reproducible Jupyter kernel")
     kernel_commands = kernel.add_subparsers(dest="kernel_command", metavar="ACTION", parser_class=_Parser,
@@ -170,8 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "without executing them.")
     diff.add_argument("a", type=Path, metavar="A.ipynb")
     diff.add_argument("b", type=Path, metavar="B.ipynb")
-    _comparison_options(diff)
-    _report_options(diff)
+    add_settings(diff, "diff", table)
     return parser
 
 
@@ -237,28 +196,10 @@ def _restore_signals(previous: dict) -> None:
 # -- commands: options in, entry point, rendering out ----------------------------------
 
 
-def _options(args, seed: int | None = None):
-    from repro.options import resolve_options
+def _options(args):
+    from repro.notebook.options import resolve_options
 
-    return resolve_options(
-        Path.cwd(),
-        rtol=getattr(args, "rtol", None),
-        atol=getattr(args, "atol", None),
-        image_tolerance=getattr(args, "image_tolerance", None),
-        masks=getattr(args, "mask", ()),
-        sanitize=getattr(args, "sanitize_with", ()),
-        kernel=getattr(args, "kernel", None),
-        current_python=getattr(args, "current_python", False),
-        timeout=getattr(args, "timeout", None),
-        seed=seed,
-        jobs=getattr(args, "jobs", None),
-        mime_subset=getattr(args, "mime_subset", None),
-        progress_bars=getattr(args, "progress_bars", None),
-        isolate=getattr(args, "isolate", False),
-        trace_state=getattr(args, "trace_state", True),
-        trace_max_bytes=getattr(args, "trace_max_bytes", None),
-        allow_unverified=getattr(args, "allow_unverified", None),
-    )
+    return resolve_options(Path.cwd(), **from_args(args))
 
 
 def _selected(args) -> list[Path]:
@@ -308,7 +249,7 @@ def _verify(args) -> int:
     from repro.notebook.verify import verify_notebooks
 
     _check_report_path(args)
-    options = _options(args, seed=args.seed)
+    options = _options(args)
     progress = ProgressLine()
     try:
         results = verify_notebooks(_selected(args), options, runs=args.runs, progress=progress)

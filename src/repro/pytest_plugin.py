@@ -50,80 +50,59 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from repro.notebook.settings import Setting
 
 _OPTIONS = pytest.StashKey[tuple]()  # (Options, runs), with --repro
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from repro.notebook.settings import SETTINGS
+
+    add_options(parser, SETTINGS)
+
+
+def add_options(parser: pytest.Parser, table: tuple[Setting, ...]) -> None:
+    """``--repro``, then ``--repro-FLAG`` and the ini option ``repro_NAME`` of each setting of *table* that has them."""
     group = parser.getgroup("repro", "notebook reproducibility (repro-nb)")
     group.addoption("--repro", action="store_true", dest="repro", default=False,
                     help="collect .ipynb files: execute each in a fresh kernel and compare "
                     "with its stored outputs, as `repro-nb verify` does")
-    group.addoption("--repro-rtol", dest="repro_rtol", metavar="RTOL",
-                    help="relative tolerance for numbers in text outputs")
-    group.addoption("--repro-atol", dest="repro_atol", metavar="ATOL",
-                    help="absolute tolerance for numbers in text outputs")
-    group.addoption("--repro-timeout", dest="repro_timeout", metavar="SECONDS",
-                    help="time limit per cell (default 300; 0 or none: no limit)")
-    group.addoption("--repro-kernel", dest="repro_kernel", metavar="NAME",
-                    help="kernel to run (default: each notebook's kernelspec)")
-    group.addoption("--repro-seed", dest="repro_seed", metavar="N",
-                    help="switch per-cell seeding on with seed N before the first cell")
-    group.addoption("--repro-runs", dest="repro_runs", metavar="N",
-                    help="execute each notebook N times and name the cause of each difference")
-    group.addoption("--repro-mime-subset", action="store_true", dest="repro_mime_subset", default=None,
-                    help="compare only the MIME types both sides of an output have")
-    group.addoption("--repro-no-progress-bars", action="store_false", dest="repro_progress_bars", default=None,
-                    help="compare progress bars' timing fields (tqdm, Keras) as any other text")
-    group.addoption("--repro-isolate", action="store_true", dest="repro_isolate", default=False,
-                    help="run each notebook in a scratch copy of its folder, removed afterwards")
-    group.addoption("--repro-allow-unverified", action="store_true", dest="repro_allow_unverified", default=None,
-                    help="a notebook with nothing to compare (no stored outputs) is skipped, not failed")
-    parser.addini("repro_rtol", "repro: relative tolerance for numbers in text outputs")
-    parser.addini("repro_atol", "repro: absolute tolerance for numbers in text outputs")
-    parser.addini("repro_timeout", "repro: time limit per cell, seconds")
-    parser.addini("repro_kernel", "repro: kernel to run (default: each notebook's kernelspec)")
-    parser.addini("repro_masks", "repro: regexes to mask in outputs before comparing, one a line",
-                  type="linelist")
+    for setting in table:
+        if setting.pytest is None:
+            continue
+        if setting.parse is None:
+            kind = {"action": "store_false" if setting.negated else "store_true"}
+        else:
+            kind = {"metavar": setting.metavar or setting.name.upper()}
+        group.addoption(setting.pytest_option, dest=setting.pytest_name, default=setting.unset, help=setting.pytest,
+                        **kind)
+    for setting in table:
+        if setting.ini is not None:
+            parser.addini(setting.pytest_name, setting.ini, type="linelist" if setting.repeat else None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("repro"):
         return
-    from repro import options
+    from repro.notebook import options
     from repro.notebook.errors import InputError
-
-    def pick(name: str, parse, flag: str):
-        """The command line's value, else the ini file's; parsed, or a usage error naming its source."""
-        value, where = config.getoption(name), f"argument --{flag}"
-        if value is None and name in _INI:
-            value, where = str(config.getini(name) or "").strip() or None, f"ini option {name}"
-        if value is None:
-            return None
-        try:
-            return parse(str(value).strip())
-        except InputError as exc:
-            raise pytest.UsageError(f"{where}: {exc}") from None
+    from repro.notebook.settings import SETTINGS
 
     try:
+        given = {s.name: _given(config, s) for s in SETTINGS if s.pytest is not None or s.ini is not None}
+        keywords = {s.name: given[s.name] for s in SETTINGS if s.name in given and s.field is not None}
         resolved = options.resolve_options(
             config.rootpath,
-            rtol=pick("repro_rtol", options.parse_non_negative_float, "repro-rtol"),
-            atol=pick("repro_atol", options.parse_non_negative_float, "repro-atol"),
-            masks=[str(m) for m in config.getini("repro_masks") if str(m).strip()],
             masks_from="ini option repro_masks",
-            kernel=pick("repro_kernel", str, "repro-kernel"),
-            timeout=pick("repro_timeout", options.parse_timeout, "repro-timeout"),
-            seed=pick("repro_seed", options.parse_seed, "repro-seed"),
             jobs=1,  # one notebook per item; pytest-xdist spreads the items
-            mime_subset=config.getoption("repro_mime_subset"),
-            progress_bars=config.getoption("repro_progress_bars"),
-            isolate=config.getoption("repro_isolate"),
-            allow_unverified=config.getoption("repro_allow_unverified"),
+            **keywords,
         )
-        runs = pick("repro_runs", options.parse_positive_int, "repro-runs") or 1
+        runs = given["runs"]
         if not hasattr(config, "workerinput"):  # once, in the xdist controller
             options.check_kernel(resolved)
     except InputError as exc:
@@ -131,7 +110,26 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_OPTIONS] = (resolved, runs)
 
 
-_INI = {"repro_rtol", "repro_atol", "repro_timeout", "repro_kernel"}
+def _given(config: pytest.Config, setting: Setting) -> Any:
+    """The command line's value, else the ini file's; parsed, or an InputError naming its source."""
+    from repro.notebook.errors import InputError
+
+    if setting.parse is None:
+        return config.getoption(setting.pytest_name)
+    if setting.repeat:  # ini only: one a line
+        return [str(line) for line in config.getini(setting.pytest_name) if str(line).strip()]
+    value = where = None
+    if setting.pytest is not None:
+        value, where = config.getoption(setting.pytest_name), f"argument {setting.pytest_option}"
+    if value is None and setting.ini is not None:
+        value = str(config.getini(setting.pytest_name) or "").strip() or None
+        where = f"ini option {setting.pytest_name}"
+    if value is None:
+        return None
+    try:
+        return setting.parse(str(value).strip())
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):

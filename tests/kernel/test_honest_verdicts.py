@@ -106,10 +106,19 @@ def test_record_then_verify_with_a_skipped_cell_gives_no_order_note(tmp_path, ca
     assert not [n for n in notebook["notes"] if "order" in n or "skip" in n], notebook["notes"]
 
 
-def test_a_cell_that_never_ends_is_stopped_by_the_default_limit(tmp_path, capsys, monkeypatch):
-    import repro.options
+def shorten_the_default_limit(monkeypatch, seconds: float) -> None:
+    """The default time limit per cell, shortened for a test: the setting's default and the constant."""
+    import dataclasses
 
-    monkeypatch.setattr(repro.options, "DEFAULT_TIMEOUT", 2.0)  # the default, shortened for the test
+    from repro.notebook import options
+
+    table = tuple(dataclasses.replace(s, default=seconds) if s.name == "timeout" else s for s in options.SETTINGS)
+    monkeypatch.setattr(options, "SETTINGS", table)
+    monkeypatch.setattr(options, "DEFAULT_TIMEOUT", seconds)  # the timeout message names the default limit
+
+
+def test_a_cell_that_never_ends_is_stopped_by_the_default_limit(tmp_path, capsys, monkeypatch):
+    shorten_the_default_limit(monkeypatch, 2.0)
     path = write_notebook(tmp_path / "hang.ipynb", "x = 1", "import time\nwhile True:\n    time.sleep(0.1)")
     code, data = verify_json(capsys, str(path))  # no --timeout
     failure = data["notebooks"][0]["failure"]
@@ -118,9 +127,7 @@ def test_a_cell_that_never_ends_is_stopped_by_the_default_limit(tmp_path, capsys
 
 
 def test_timeout_none_removes_the_limit(tmp_path, capsys, monkeypatch):
-    import repro.options
-
-    monkeypatch.setattr(repro.options, "DEFAULT_TIMEOUT", 1.0)
+    shorten_the_default_limit(monkeypatch, 1.0)
     path = write_notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(2.5)\nprint('done')")
     assert run_cli(capsys, "record", "--timeout", "none", str(path))[0] == 0
     code, data = verify_json(capsys, "--timeout", "0", str(path))

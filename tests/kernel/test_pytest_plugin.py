@@ -168,7 +168,7 @@ def test_options_command_line_beats_ini_beats_tool_repro(pytester, monkeypatch):
     config = pytester.parseconfigure(*PLUGIN, "--repro", "--repro-timeout=10", "--repro-seed=7")
     from repro.pytest_plugin import _OPTIONS
 
-    from repro.options import ExecuteOptions
+    from repro.notebook.options import ExecuteOptions
 
     options, runs = config.stash[_OPTIONS]
     assert (options.compare.rtol, options.compare.atol) == (0.1, 0.02)

@@ -206,4 +206,4 @@ def test_the_python_api_is_there_without_importing_it_up_front():
         "print('nbclient' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split("\n")[:3] == ["False", "repro.notebook.verify repro.options", "False"]
+    assert out.split("\n")[:3] == ["False", "repro.notebook.verify repro.notebook.options", "False"]

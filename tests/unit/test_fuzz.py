@@ -22,7 +22,7 @@ from repro.notebook.errors import InputError
 from repro.notebook.io import parse_notebook
 from repro.notebook.outcome import diff_result
 from repro.notebook.report import render_json, render_junit, render_text
-from repro.options import Options
+from repro.notebook.options import Options
 from tests.builders import run_cli
 
 EXAMPLES = int(os.environ.get("REPRO_FUZZ_EXAMPLES", "60"))

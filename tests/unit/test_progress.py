@@ -388,7 +388,7 @@ def test_odd_widget_metadata_never_raises(value):
 
 def test_progress_bars_false_in_the_table_and_the_command_line(tmp_path, monkeypatch):
     from repro.cli import _options, build_parser
-    from repro.options import resolve_options
+    from repro.notebook.options import resolve_options
 
     (tmp_path / "pyproject.toml").write_text("[tool.repro]\nprogress_bars = false\n", encoding="utf-8")
     assert resolve_options(tmp_path).compare.progress is False
@@ -403,7 +403,7 @@ def test_progress_bars_false_in_the_table_and_the_command_line(tmp_path, monkeyp
 
 def test_a_bad_progress_bars_value_is_one_line(tmp_path):
     from repro.notebook.errors import InputError
-    from repro.options import resolve_options
+    from repro.notebook.options import resolve_options
 
     (tmp_path / "pyproject.toml").write_text("[tool.repro]\nprogress_bars = 'no'\n", encoding="utf-8")
     with pytest.raises(InputError, match=re.escape("[tool.repro] progress_bars must be true or false, not 'no'")):

@@ -114,7 +114,7 @@ def test_a_state_divergence_behind_identical_outputs_is_reported_and_the_noteboo
 
 def test_the_preload_switches_tracing_on_unless_told_not_to():
     from repro.notebook.execute import preload_code
-    from repro.options import ExecuteOptions
+    from repro.notebook.options import ExecuteOptions
 
     code = preload_code(ExecuteOptions(seed=7))
     assert "preload(get_ipython(), seed=7, trace=True, max_bytes=None)" in code

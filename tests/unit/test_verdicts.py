@@ -13,9 +13,10 @@ from repro.notebook.compare import CompareOptions
 from repro.notebook.diagnose import stale_notes
 from repro.notebook.errors import InputError
 from repro.notebook.io import store_records
+from repro.notebook.options import DEFAULT_TIMEOUT, resolve_options
 from repro.notebook.outcome import judge_runs
 from repro.notebook.report import render_json, render_junit, render_text, summary
-from repro.options import DEFAULT_TIMEOUT, parse_timeout, resolve_options
+from repro.notebook.settings import parse_timeout
 from tests.builders import executed, notebook, record_payload, stream, with_outputs
 
 SOURCES = ("print('a')", "print('b')", "print('c')")

@@ -13,7 +13,7 @@ Built on nbclient's hooks and options rather than a fork of its client:
 - a Python notebook whose own kernel is not installed here runs on ``python3``,
   with a note on the run; a notebook in another language fails in one line
   (:mod:`repro.notebook.kernels`);
-- every cell has a time limit (:data:`repro.options.DEFAULT_TIMEOUT` unless told
+- every cell has a time limit (:data:`repro.notebook.options.DEFAULT_TIMEOUT` unless told
   otherwise), and a :class:`~repro.notebook.watchdog.Watchdog` ends a run whose
   client stopped making progress;
 - whatever happens (an error, a timeout, a dead kernel, Ctrl-C), the kernel is
@@ -44,10 +44,10 @@ from repro.notebook.io import notebook_hash_seed
 from repro.notebook.kernels import WAY_OUT
 from repro.notebook.managers import kernel_manager
 from repro.notebook.markers import cell_markers, may_raise
+from repro.notebook.options import ExecuteOptions
 from repro.notebook.pool import KernelPool
 from repro.notebook.results import DEFAULT_HASH_SEED, Failure, NotebookRun
 from repro.notebook.watchdog import Watchdog
-from repro.options import ExecuteOptions
 from repro import kernel_calls
 from repro.payload import find_payload
 
@@ -262,7 +262,7 @@ def _stalled(client: _Client) -> Failure:
 
 
 def _timeout_message(options: ExecuteOptions) -> str:
-    from repro.options import DEFAULT_TIMEOUT
+    from repro.notebook.options import DEFAULT_TIMEOUT
 
     message = f"cell timed out after {options.timeout:g} s"
     if options.timeout == DEFAULT_TIMEOUT:

@@ -4,7 +4,7 @@ Published notebooks carry kernel names from their author's machine (``conda-env-
 ``Python [Root]``). When that kernel is missing and the notebook is a Python one, it runs
 on the default Python kernel, with a one-line note; a notebook in another language fails
 with one line. A kernel the user names (``--kernel``, ``[tool.repro] kernel``) is never
-replaced: :func:`repro.options.check_kernel` refuses a missing one before anything runs.
+replaced: :func:`repro.notebook.options.check_kernel` refuses a missing one before anything runs.
 """
 
 from __future__ import annotations

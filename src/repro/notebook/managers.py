@@ -13,8 +13,8 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Type
 
 from repro.notebook.kernels import choose_kernel
+from repro.notebook.options import ExecuteOptions
 from repro.notebook.results import Failure, NotebookRun
-from repro.options import ExecuteOptions
 
 
 #: Longest single wait on a kernel socket, in seconds.

@@ -30,10 +30,10 @@ from repro.notebook.io import (
 )
 from repro.notebook.errors import InputError
 from repro.notebook.folder import check_isolatable, merge_side_effects, scratch_copy, side_effects, snapshot
+from repro.notebook.options import ExecuteOptions, Options, check_kernel
 from repro.notebook.outcome import diff_result, explain_hash_order, judge_runs, needs_hash_run
 from repro.notebook.pool import KernelPool
 from repro.notebook.results import DEFAULT_HASH_SEED, Failure, NotebookResult, NotebookRun, RecordResult
-from repro.options import ExecuteOptions, Options, check_kernel
 
 #: ``progress(path, run, cell_index, cell_count)``: a cell is about to run. *run* counts
 #: from 0; with ``runs=N`` the run under another PYTHONHASHSEED, if any, is run N.

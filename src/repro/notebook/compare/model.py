@@ -1,44 +1,12 @@
-"""What output comparison takes and gives: its options and one difference."""
+"""What output comparison takes and gives: its options (from :mod:`repro.notebook.options`) and one difference."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from repro.notebook.options import CompareOptions
 
-def check_mask(regex: str, replacement: str) -> None:
-    """Raise ValueError (one line) unless *regex* compiles and *replacement* fits it."""
-    try:
-        re.compile(regex).sub(replacement, "")  # also checks the replacement's group references
-    except re.error as exc:
-        raise ValueError(f"invalid mask {regex!r} -> {replacement!r}: {exc}") from None
-
-
-@dataclass(frozen=True)
-class CompareOptions:
-    rtol: float = 0.0  # relative tolerance for numbers inside text
-    atol: float = 0.0  # absolute tolerance
-    masks: tuple[tuple[str, str], ...] = ()  # extra (regex, replacement) pairs, applied after the built-in ones
-    image_tolerance: float = 0.0  # max per-channel difference (0-255) for a pixel to count as equal
-    normalize: bool = True  # the safe built-in normalisation (off only for debugging)
-    mime_subset: bool = False  # compare only the MIME types both sides of an output have
-    progress: bool = True  # progress bars' timing as placeholders, tqdm widgets by final text (compare.progress)
-    known_forms: frozenset = frozenset()  # IPython's volatile forms the cell may print (compare.ipython)
-
-    def __post_init__(self):
-        for name in ("rtol", "atol", "image_tolerance"):
-            value = getattr(self, name)
-            try:
-                ok = float(value) >= 0  # False for NaN
-            except (TypeError, ValueError):
-                ok = False
-            if not ok:
-                raise ValueError(f"{name} must be a number >= 0, not {value!r}")
-        masks = tuple((str(regex), str(replacement)) for regex, replacement in self.masks)
-        for regex, replacement in masks:
-            check_mask(regex, replacement)
-        object.__setattr__(self, "masks", masks)
-        object.__setattr__(self, "known_forms", frozenset(self.known_forms))
+__all__ = ["CompareOptions", "OutputDiff", "join_text"]  # CompareOptions lives with the other options
 
 
 @dataclass(frozen=True)
