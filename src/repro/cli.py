@@ -122,6 +122,10 @@ def _verify_parser(commands) -> None:
     verify.add_argument("--runs", type=_positive_int, default=1, metavar="N",
                         help="execute each notebook N >= 2 times in parallel kernels and name the cause of "
                         "each difference (nondeterministic, hash-order, drift)")
+    verify.add_argument("--recorded-order", choices=["auto", "off", "always"], default=None,
+                        help="run a notebook once more with its cells in the order their stored execution "
+                        "counts record, and say whether that reproduces: auto (default) when the counts are "
+                        "out of order and the notebook fails or differs, always when they are out of order, off")
     _execution_options(verify)
     _comparison_options(verify)
     _report_options(verify)
@@ -147,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK",
                         help="notebook files, or directories to search for them")
     _parallel_options(record)
+    record.add_argument("--reorder", action="store_true",
+                        help="first move the cells into the order their stored execution counts record "
+                        "(each markdown cell with the code cell after it), then run and write them in that order")
     _execution_options(record)
 
     kernel = commands.add_parser("kernel", help="manage a reproducible Jupyter kernel")
@@ -258,6 +265,7 @@ def _options(args, seed: int | None = None):
         trace_state=getattr(args, "trace_state", True),
         trace_max_bytes=getattr(args, "trace_max_bytes", None),
         allow_unverified=getattr(args, "allow_unverified", None),
+        recorded_order=getattr(args, "recorded_order", None),
     )
 
 
@@ -325,7 +333,7 @@ def _record(args) -> int:
     options = _options(args)
     progress = ProgressLine()
     try:
-        results = record_notebooks(_selected(args), options, progress=progress)
+        results = record_notebooks(_selected(args), options, progress=progress, reorder=args.reorder)
     finally:
         progress.clear()
     for result in results:

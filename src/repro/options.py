@@ -20,6 +20,7 @@ Recognised keys of ``[tool.repro]`` in the nearest ``pyproject.toml`` (all optio
     mime_subset = false        # true: compare only the MIME types both sides of an output have
     progress_bars = true       # false: compare progress bars' timing (tqdm, Keras) as any text
     allow_unverified = false   # true: a notebook with nothing to compare (no stored outputs) passes
+    recorded_order = "auto"    # "off" | "always": run once more in the order the stored counts record
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from repro.notebook.errors import InputError
 from repro.seeding import check_seed
 
 KEYS = {"rtol", "atol", "image_tolerance", "masks", "sanitize", "timeout", "kernel", "mime_subset",
-        "allow_unverified", "progress_bars"}
+        "allow_unverified", "progress_bars", "recorded_order"}
 MASK_REPLACEMENT = "<masked>"
 
 #: Seconds a cell may run when no limit is given (``--timeout``, ``[tool.repro] timeout``).
@@ -67,6 +68,7 @@ class Options:
     compare: CompareOptions = field(default_factory=CompareOptions)
     jobs: int | None = None  # kernels alive at once, at most (default: one per core)
     allow_unverified: bool = False  # a notebook with nothing compared passes (its status stays "unverified")
+    recorded_order: str = "auto"  # "auto" | "off" | "always": verify runs once more in the recorded order
 
     @property
     def kernel_cap(self) -> int:
@@ -295,6 +297,7 @@ def resolve_options(
     trace_state: bool = True,
     trace_max_bytes: int | None = None,
     allow_unverified: bool | None = None,
+    recorded_order: str | None = None,
 ) -> Options:
     """The :class:`Options` of ``[tool.repro]`` at or above *start* (default: the current
     directory), with the given values in place of the table's.
@@ -306,7 +309,8 @@ def resolve_options(
     each notebook in a scratch copy of its folder (verify). *trace_state*: per-cell digests of
     the variables (*trace_max_bytes*: their size limit per value). *timeout*: seconds per cell,
     0 for no limit (default :data:`DEFAULT_TIMEOUT`). *allow_unverified*: a notebook with
-    nothing to compare passes.
+    nothing to compare passes. *recorded_order* (``auto``, ``off``, ``always``): when verify
+    runs a notebook once more with its cells in the order its stored counts record.
     """
     table, source = load_table(Path.cwd() if start is None else start)
     compare = _compare_options(table, source, rtol=rtol, atol=atol, image_tolerance=image_tolerance,
@@ -321,7 +325,16 @@ def resolve_options(
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise InputError(f"jobs must be a whole number >= 1, got {jobs!r}")
     return Options(execute=execute, compare=compare, jobs=jobs,
-                   allow_unverified=_flag(table, "allow_unverified", allow_unverified))
+                   allow_unverified=_flag(table, "allow_unverified", allow_unverified),
+                   recorded_order=_recorded_order(table, recorded_order))
+
+
+def _recorded_order(table: dict[str, Any], given: str | None) -> str:
+    value = given if given is not None else table.get("recorded_order", "auto")
+    if value not in ("auto", "off", "always"):
+        where = "recorded_order" if given is not None else "[tool.repro] recorded_order"
+        raise InputError(f"{where} must be \"auto\", \"off\" or \"always\", not {value!r}")
+    return value
 
 
 def check_kernel(options: Options) -> None:

@@ -30,6 +30,7 @@ command line               ini option          ``[tool.repro]``
 ``--repro-no-progress-bars``                   ``progress_bars``
 ``--repro-isolate``
 ``--repro-allow-unverified``                   ``allow_unverified``
+``--repro-recorded-order``                     ``recorded_order``
 \\                         ``repro_masks``     ``masks``, ``sanitize``
 \\                                             ``image_tolerance``
 =========================  ==================  =======================
@@ -81,6 +82,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run each notebook in a scratch copy of its folder, removed afterwards")
     group.addoption("--repro-allow-unverified", action="store_true", dest="repro_allow_unverified", default=None,
                     help="a notebook with nothing to compare (no stored outputs) is skipped, not failed")
+    group.addoption("--repro-recorded-order", dest="repro_recorded_order", choices=("auto", "off", "always"),
+                    default=None, help="run a notebook once more in the order its stored execution counts "
+                    "record: auto (when it fails or differs), always, off")
     parser.addini("repro_rtol", "repro: relative tolerance for numbers in text outputs")
     parser.addini("repro_atol", "repro: absolute tolerance for numbers in text outputs")
     parser.addini("repro_timeout", "repro: time limit per cell, seconds")
@@ -122,6 +126,7 @@ def pytest_configure(config: pytest.Config) -> None:
             progress_bars=config.getoption("repro_progress_bars"),
             isolate=config.getoption("repro_isolate"),
             allow_unverified=config.getoption("repro_allow_unverified"),
+            recorded_order=config.getoption("repro_recorded_order"),
         )
         runs = pick("repro_runs", options.parse_positive_int, "repro-runs") or 1
         if not hasattr(config, "workerinput"):  # once, in the xdist controller
