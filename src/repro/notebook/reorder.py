@@ -103,23 +103,25 @@ def order_of_counts(counts: list[int | None]) -> list[int]:
 
 
 def _longest_increasing(keys: list[tuple[int, int]]) -> set[int]:
-    """The indices into *keys* of one longest strictly increasing subsequence (patience sorting)."""
-    tails: list[tuple[int, int]] = []  # smallest last key of an increasing run of each length
-    tail_at: list[int] = []
-    previous: list[int | None] = []
-    for i, key in enumerate(keys):
-        length = bisect.bisect_left(tails, key)
-        previous.append(tail_at[length - 1] if length else None)
+    """The indices into *keys* (all distinct) of a longest strictly increasing subsequence:
+    of those, the one that keeps the earliest cells (so a cell run early moves up, before
+    the cell it ran before, rather than the cells above it moving down)."""
+    starting = [0] * len(keys)  # the longest increasing run that starts at each key
+    tails: list[tuple[int, int]] = []  # from the right, keys negated: patience sorting
+    for i in range(len(keys) - 1, -1, -1):
+        negated = (-keys[i][0], -keys[i][1])
+        length = bisect.bisect_left(tails, negated)
         if length == len(tails):
-            tails.append(key)
-            tail_at.append(i)
+            tails.append(negated)
         else:
-            tails[length], tail_at[length] = key, i
+            tails[length] = negated
+        starting[i] = length + 1
     chosen: set[int] = set()
-    at = tail_at[-1] if tail_at else None
-    while at is not None:
-        chosen.add(at)
-        at = previous[at]
+    need, last = len(tails), None
+    for i, key in enumerate(keys):  # the first key that can still start a run of the length needed
+        if need and starting[i] == need and (last is None or key > last):
+            chosen.add(i)
+            need, last = need - 1, key
     return chosen
 
 
