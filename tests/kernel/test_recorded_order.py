@@ -10,10 +10,12 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 import repro.notebook.verify as verify_module
+from repro.notebook.report import render_text
 from repro.notebook.verify import verify_notebook
 from repro.options import resolve_options
 from tests.builders import KERNELSPEC, run_cli, verify_json
 
+pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.kernel
 
 
@@ -107,6 +109,8 @@ def test_always_runs_in_the_recorded_order_also_when_top_to_bottom_reproduces(tm
     assert auto.status == "reproduced" and auto.recorded_order is None
     always = verify_notebook(path, resolve_options(tmp_path, timeout=60, recorded_order="always"))
     assert always.status == "reproduced" and always.recorded_order.reproduces
+    assert "also reproduces when run in the order it was recorded: cell 2 (In [1]) ran before cell 1 (In [2])" \
+        in render_text([always])
 
 
 def test_record_reorder_writes_the_cells_in_the_recorded_order(name_defined_later, capsys):
@@ -130,3 +134,14 @@ def test_record_reorder_that_fails_leaves_the_file_and_names_the_cell_as_stored(
     code, out, err = run_cli(capsys, "record", "--reorder", "--timeout", "60", str(path))
     assert code == 1 and "failed at cell 2: ZeroDivisionError" in err
     assert path.read_bytes() == before
+
+
+def test_pytest_plugin_reports_the_finding_and_can_turn_it_off(name_defined_later, pytester, monkeypatch):
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    plugin = ("-p", "repro.pytest_plugin", "--repro", "--repro-timeout=60", str(name_defined_later))
+    found = pytester.runpytest(*plugin)
+    found.assert_outcomes(failed=1)
+    assert "reproduces when run in the order it was recorded: cell 5 (In [2])" in found.stdout.str()
+    off = pytester.runpytest(*plugin, "--repro-recorded-order=off")
+    off.assert_outcomes(failed=1)
+    assert "recorded" not in off.stdout.str().split("NameError", 1)[1]

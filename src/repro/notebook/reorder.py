@@ -218,16 +218,18 @@ def moves_text(moves: list[Move], shown: int = 5) -> str:
     return text + (f"; and {len(moves) - shown} more" if len(moves) > shown else "")
 
 
-def describe(finding: RecordedOrder | None) -> list[str]:
-    """The report's lines about the run in the recorded order (none when there was none)."""
+def describe(finding: RecordedOrder | None, top_to_bottom: str = "failed") -> list[str]:
+    """The report's lines about the run in the recorded order (none when there was none);
+    *top_to_bottom*: the notebook's status run top to bottom."""
     if finding is None:
         return []
     if finding.reproduces:
-        line = f"reproduces when run in the order it was recorded: {moves_text(finding.moves)}"
+        also = "also " if top_to_bottom == "reproduced" else ""
+        line = f"{also}reproduces when run in the order it was recorded: {moves_text(finding.moves)}"
         if finding.draws_depend_on_order:
             line += ("; its random draws depend on the order the cells run in (`%seed N` seeds each cell "
                      "by its code, not its place)")
-        return [line + "; `repro-nb record --reorder` moves the cells into that order"]
+        return [line + ("" if also else "; `repro-nb record --reorder` moves the cells into that order")]
     if finding.failure is not None:
         where = "" if finding.first_difference is None else f" at cell {finding.first_difference + 1}"
         why = f"failed{where}: {finding.failure}"

@@ -210,7 +210,7 @@ def explanation(result: NotebookResult) -> list[str]:
         else:
             lines.append(f"drift: the random stream changed upstream, at cell {divergence.cell + 1}")
     lines.extend(f"note: {note}" for note in result.notes)
-    lines.extend(reorder.describe(result.recorded_order))
+    lines.extend(reorder.describe(result.recorded_order, result.status))
     lines.extend(side_effect_lines(result))
     if result.environment_changes:
         lines.append("environment changed since recording:")
