@@ -266,7 +266,7 @@ def _record(args) -> int:
     options = _options(args)
     progress = ProgressLine()
     try:
-        results = record_notebooks(_selected(args), options, progress=progress)
+        results = record_notebooks(_selected(args), options, progress=progress, reorder=args.reorder)
     finally:
         progress.clear()
     for result in results:

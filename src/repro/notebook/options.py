@@ -23,6 +23,7 @@ Recognised keys of ``[tool.repro]`` in the nearest ``pyproject.toml`` (all optio
     mime_subset = false        # true: compare only the MIME types both sides of an output have
     progress_bars = true       # false: compare progress bars' timing (tqdm, Keras) as any text
     allow_unverified = false   # true: a notebook with nothing to compare (no stored outputs) passes
+    recorded_order = "auto"    # "off" | "always": run once more in the order the stored counts record
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ class Options:
     compare: CompareOptions = field(default_factory=CompareOptions)
     jobs: int | None = None  # kernels alive at once, at most (default: one per core)
     allow_unverified: bool = False  # a notebook with nothing compared passes (its status stays "unverified")
+    recorded_order: str = "auto"  # "auto" | "off" | "always": verify runs once more in the recorded order
 
     @property
     def kernel_cap(self) -> int:

@@ -25,6 +25,11 @@ JSON schema, version 1::
             "changed": ["doc_sanitize.cfg"],
             "isolated": false               # true: in a scratch copy (--isolate), the folder is untouched
           },                                # null: not tracked (diff, or over 10,000 entries)
+          "recorded_order": null | {        # verify ran it once more in the order its stored counts record
+            "reproduces": true, "status": "reproduced" | "differs" | "failed" | "unverified",
+            "moves": [{"cell": INDEX, "execution_count": 4, "before": INDEX | null, "after": INDEX | null}],
+            "first_difference": INDEX | null, "failure": null | "...", "draws_depend_on_order": false
+          },
           "cells": [
             {
               "index": 4,                   # position in the notebook's cells, from 0, markdown included
@@ -46,8 +51,8 @@ JSON schema, version 1::
 Only code cells are listed. In the terminal, cells are numbered from 1 as a
 person counts them in the notebook, with the stored ``In [n]``. Keys added to
 version 1 since it first shipped: ``hint`` and ``downstream_of`` on cells;
-``side_effects``, ``state_divergence``, ``code_cells`` and ``compared`` on
-notebooks; the ``unverified`` status.
+``side_effects``, ``state_divergence``, ``code_cells``, ``compared`` and
+``recorded_order`` on notebooks; the ``unverified`` status.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ import json
 from dataclasses import asdict
 from typing import Iterable
 
+from repro.notebook import reorder
 from repro.notebook.results import Against, Cause, CellResult, CellStatus, NotebookResult, NotebookStatus, SkipReason
 from repro.notebook.terminal import printable
 
@@ -204,6 +210,7 @@ def explanation(result: NotebookResult) -> list[str]:
         else:
             lines.append(f"drift: the random stream changed upstream, at cell {divergence.cell + 1}")
     lines.extend(f"note: {note}" for note in result.notes)
+    lines.extend(reorder.describe(result.recorded_order, result.status))
     lines.extend(side_effect_lines(result))
     if result.environment_changes:
         lines.append("environment changed since recording:")
@@ -319,6 +326,7 @@ def to_json_data(results: Iterable[NotebookResult]) -> dict:
                     for key, before, after in result.environment_changes
                 ],
                 "side_effects": None if result.side_effects is None else asdict(result.side_effects),
+                "recorded_order": reorder.to_json(result.recorded_order),
                 "cells": [
                     {
                         "index": c.index,
@@ -369,7 +377,8 @@ def render_junit(results: list[NotebookResult], name: str = "repro-nb", allow_un
         if tag is not None:
             element = ET.SubElement(case, tag, message=printable(summary(result)))
             element.text = render_text([result], colour=False)
-        elif result.notes or side_effect_lines(result) or result.compared < len(result.cells):
+        elif result.notes or side_effect_lines(result) or result.compared < len(result.cells) \
+                or result.recorded_order is not None:
             ET.SubElement(case, "system-out").text = render_text([result], colour=False)
     ET.indent(suite)
     return ET.tostring(suite, encoding="utf-8", xml_declaration=True) + b"\n"

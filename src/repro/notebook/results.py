@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from repro.notebook.compare import OutputDiff
 from repro.payload import CellRecord, parse_records
+
+if TYPE_CHECKING:
+    from repro.notebook.reorder import RecordedOrder
 
 #: PYTHONHASHSEED used when the notebook's metadata records none.
 DEFAULT_HASH_SEED = "0"
@@ -165,6 +168,7 @@ class NotebookResult:
     notes: list[str] = field(default_factory=list)  # how it ran (kernel fallback), signs of stale stored outputs
     environment_changes: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     side_effects: SideEffects | None = None  # files the runs created or changed; None when not tracked
+    recorded_order: RecordedOrder | None = None  # the run in the order the stored counts say (verify)
 
     def __post_init__(self) -> None:
         self.status = NotebookStatus(self.status)

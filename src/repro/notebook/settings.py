@@ -190,6 +190,14 @@ def whole_number(minimum: int) -> Callable[[Setting, Any, bool], int | None]:
     return check
 
 
+def check_choice(setting: Setting, value: Any, given: bool) -> str:
+    if value not in setting.choices:
+        where = setting.name if given else f"[tool.repro] {setting.name}"
+        raise InputError(f"{where} must be {', '.join(map(repr, setting.choices[:-1]))} or "
+                         f"{setting.choices[-1]!r}, not {value!r}")
+    return value
+
+
 def truth(setting: Setting, value: Any, given: bool) -> bool:
     return bool(value)
 
@@ -214,6 +222,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("runs", "execute each notebook N >= 2 times in parallel kernels and name the cause of each "
             "difference (nondeterministic, hash-order, drift)", parse_positive_int, 1, commands=_VERIFY,
             metavar="N", pytest="execute each notebook N times and name the cause of each difference"),
+    Setting("recorded_order", "run a notebook once more with its cells in the order their stored execution "
+            "counts record, and say whether that reproduces: auto (default) when the counts are out of order and "
+            "the notebook fails or differs, always when they are out of order, off", default="auto",
+            commands=_VERIFY, choices=("auto", "off", "always"),
+            pytest="run a notebook once more in the order its stored execution counts record: auto (when it "
+            "fails or differs), always, off", toml=True, field="recorded_order", check=check_choice),
+    Setting("reorder", "first move the cells into the order their stored execution counts record (each markdown "
+            "cell with the code cell after it), then run and write them in that order", None, False,
+            commands=("record",)),
     Setting("kernel", "kernel to run (default: the notebook's kernelspec; python3 for a Python notebook whose "
             "kernel is not installed here)", commands=_RUN, metavar="NAME", group=_EXECUTION, exclusive="kernel",
             pytest="kernel to run (default: each notebook's kernelspec)",

@@ -33,6 +33,7 @@ from repro.notebook.folder import check_isolatable, merge_side_effects, scratch_
 from repro.notebook.options import ExecuteOptions, Options, check_kernel
 from repro.notebook.outcome import diff_result, explain_hash_order, judge_runs, needs_hash_run
 from repro.notebook.pool import KernelPool
+from repro.notebook.reorder import judge_recorded_order, planned_order, record_order, reorder_cells
 from repro.notebook.results import DEFAULT_HASH_SEED, Failure, NotebookResult, NotebookRun, RecordResult
 
 #: ``progress(path, run, cell_index, cell_count)``: a cell is about to run. *run* counts
@@ -73,24 +74,26 @@ def verify_notebooks(notebooks: Iterable[str | os.PathLike], options: Options | 
 
 
 def record_notebook(notebook: str | os.PathLike, options: Options | None = None,
-                    progress: Progress | None = None) -> RecordResult:
+                    progress: Progress | None = None, *, reorder: bool = False) -> RecordResult:
     """Execute the notebook at *notebook* and write its outputs back, with each cell's record
     and the run's metadata. The file is replaced atomically, and only when the whole
-    notebook ran."""
+    notebook ran. With *reorder*, the cells are first moved into the order their stored
+    execution counts record (:mod:`repro.notebook.reorder`), run so, and written so."""
     options = options or Options()
     ((where, nb, unchanged),) = _load_all([notebook])
     _preflight(options, [where])
-    return _record(where, nb, unchanged, options, progress, KernelPool(options.kernel_cap))
+    return _record(where, nb, unchanged, options, progress, KernelPool(options.kernel_cap), reorder)
 
 
 def record_notebooks(notebooks: Iterable[str | os.PathLike], options: Options | None = None,
-                     progress: Progress | None = None) -> list[RecordResult]:
+                     progress: Progress | None = None, *, reorder: bool = False) -> list[RecordResult]:
     """:func:`record_notebook` for many notebooks, in parallel up to ``options.jobs`` kernels."""
     options = options or Options()
     loaded = _load_all(notebooks)
     _preflight(options, [p for p, _, _ in loaded])
     pool = KernelPool(options.kernel_cap)
-    jobs = [(lambda p=p, nb=nb, snap=snap: _record(p, nb, snap, options, progress, pool)) for p, nb, snap in loaded]
+    jobs = [(lambda p=p, nb=nb, snap=snap: _record(p, nb, snap, options, progress, pool, reorder))
+            for p, nb, snap in loaded]
     return pool.map(jobs, threads=min(pool.size, len(jobs)))
 
 
@@ -119,6 +122,12 @@ def _verify(path: Path, nb, options: Options, runs: int, progress: Progress | No
         hash_run = _execute(path, nb, other, _run_progress(progress, path, runs), pool)
         explain_hash_order(result, executions, hash_run, options.compare)
         executions = [*executions, hash_run]
+    order = planned_order(nb, result, options.recorded_order)
+    if order is not None and not pool.stopping.is_set():  # would it reproduce in the order it was run?
+        reordered = _execute(path, reorder_cells(nb, order), options.execute,
+                             _run_progress(progress, path, len(executions)), pool)
+        result.recorded_order = judge_recorded_order(nb, order, reordered, options.compare)
+        executions = [*executions, reordered]
     if isolate:
         result.side_effects = merge_side_effects([run.side_effects for run in executions])
     else:
@@ -136,22 +145,27 @@ def _execute_runs(path: Path, nb, options: Options, runs: int, progress: Progres
 
 
 def _record(path: Path, nb, unchanged: Snapshot, options: Options, progress: Progress | None,
-            pool: KernelPool) -> RecordResult:
+            pool: KernelPool, reorder: bool = False) -> RecordResult:
     """Run, then replace the file: only if the whole notebook ran, the file may be replaced,
     and nobody changed it meanwhile (a save from an editor would be lost)."""
     try:
         check_replaceable(path)
     except InputError as exc:
         return RecordResult(path, None, False, f"not recorded: {exc}")
+    order, moved = None, None
+    if reorder:
+        nb, order, moved = record_order(nb)
     run = _execute(path, nb, options.execute, _run_progress(progress, path, 0), pool)
     if run.failure is not None:
-        where = "" if run.failure.cell_index is None else f" at cell {run.failure.cell_index + 1}"
+        cell = run.failure.cell_index
+        cell = cell if order is None or cell is None else order[cell]  # as the file on disk numbers it
+        where = "" if cell is None else f" at cell {cell + 1}"
         return RecordResult(path, run, False, f"not recorded, failed{where}: {run.failure.message}")
     try:
         write_notebook_atomic(store_records(run), path, unchanged_since=unchanged)
     except InputError as exc:
         return RecordResult(path, run, False, f"not recorded: {exc}")
-    notes = "".join(f"; note: {note}" for note in run.notes)
+    notes = "".join(f"; note: {note}" for note in [*run.notes, *([moved] if moved else [])])
     return RecordResult(path, run, True, f"recorded {path} ({run.duration:.1f} s){notes}")
 
 
