@@ -57,6 +57,7 @@ class ExecuteOptions:
     isolate: bool = False  # run in a scratch copy of the notebook's folder, removed afterwards
     trace_state: bool = True  # per-cell digests of the variables each cell changed
     trace_max_bytes: int | None = None  # size limit per value digested (default: the kernel side's)
+    max_output_bytes: int = 100 * 2**20  # output kept per cell; past it the notebook fails; 0: no limit
 
 
 @dataclass(frozen=True)
