@@ -17,7 +17,7 @@ class OutputLimitExceeded(Exception):
 
     def __init__(self, cell_index: int, written: int, limit: int) -> None:
         self.cell_index, self.written, self.limit = cell_index, written, limit
-        super().__init__(f"output limit exceeded: {format_bytes(written)} written, limit {format_bytes(limit)}")
+        super().__init__(f"output limit exceeded: {format_bytes(written)} received, limit {format_bytes(limit)}")
 
 
 def format_bytes(count: int) -> str:
