@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 import pytest
 from jupyter_client import AsyncKernelManager, KernelManager
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
 from repro.notebook.managers import use_private_ipc
@@ -162,11 +163,13 @@ class _PrivateKernelManager(KernelManager):
         use_private_ipc(self)
         return super().start_kernel(**kw)
 
-    def cleanup_resources(self, restart: bool = False) -> None:
-        super().cleanup_resources(restart=restart)
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
         if self.private_dir is not None and not restart:
             shutil.rmtree(self.private_dir, ignore_errors=True)
             self.private_dir = None
+
+    cleanup_resources = run_sync(_async_cleanup_resources)
 
 
 class _PrivateAsyncKernelManager(AsyncKernelManager):
@@ -178,11 +181,13 @@ class _PrivateAsyncKernelManager(AsyncKernelManager):
         use_private_ipc(self)
         return await super().start_kernel(**kw)
 
-    async def cleanup_resources(self, restart: bool = False) -> None:
-        await super().cleanup_resources(restart=restart)
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
         if self.private_dir is not None and not restart:
             shutil.rmtree(self.private_dir, ignore_errors=True)
             self.private_dir = None
+
+    cleanup_resources = _async_cleanup_resources
 
 
 @contextmanager

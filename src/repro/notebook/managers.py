@@ -84,11 +84,14 @@ class ReproKernelManager(AsyncKernelManager):
         use_private_ipc(self)
         await super().start_kernel(**kw)
 
-    async def cleanup_resources(self, restart: bool = False) -> None:  # type: ignore[override]
-        await super().cleanup_resources(restart=restart)
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
         if self.private_dir is not None and not restart:
             shutil.rmtree(self.private_dir, ignore_errors=True)  # with whatever cleanup left in it
             self.private_dir = None
+
+    # jupyter_client binds the public name to its own function, and calls the private one itself.
+    cleanup_resources = _async_cleanup_resources  # type: ignore[assignment]
 
 
 def use_private_ipc(manager) -> None:
