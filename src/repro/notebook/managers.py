@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sys
@@ -197,3 +198,8 @@ def shutdown_kernel(client, manager: AsyncKernelManager, token: str | None = Non
             ended = reaper.end_processes(below | reaper.carrying(token))
             if ended:
                 print(reaper.summary(ended), file=sys.stderr)
+        # nbclient may abandon tasks that hold an exception (a cell timed out); they are
+        # finalised here, at a known point, not at some later allocation, where the
+        # traceback their finaliser formats re-enters ast.parse (Python 3.11 fails a
+        # parse in progress then: "AST constructor recursion depth mismatch").
+        gc.collect()
