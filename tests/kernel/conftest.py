@@ -9,6 +9,7 @@ bottom can prove that none outlived the tests.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 from contextlib import contextmanager
@@ -16,8 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import pytest
-from jupyter_client import KernelManager
+from jupyter_client import AsyncKernelManager, KernelManager
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
+
+from repro.notebook.managers import use_private_ipc
 
 #: PIDs of every kernel started by these tests.
 KERNEL_PIDS: list[int] = []
@@ -149,10 +153,47 @@ class KernelSession:
         return execution
 
 
+class _PrivateKernelManager(KernelManager):
+    """Starts its kernel over sockets in a folder of its own, as repro-nb does: two test
+    processes (``pytest -n 2``) never pick the same TCP port."""
+
+    private_dir = None
+
+    def start_kernel(self, **kw):
+        use_private_ipc(self)
+        return super().start_kernel(**kw)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if self.private_dir is not None and not restart:
+            shutil.rmtree(self.private_dir, ignore_errors=True)
+            self.private_dir = None
+
+    cleanup_resources = run_sync(_async_cleanup_resources)
+
+
+class _PrivateAsyncKernelManager(AsyncKernelManager):
+    """:class:`_PrivateKernelManager` for nbclient."""
+
+    private_dir = None
+
+    async def start_kernel(self, **kw):
+        use_private_ipc(self)
+        return await super().start_kernel(**kw)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if self.private_dir is not None and not restart:
+            shutil.rmtree(self.private_dir, ignore_errors=True)
+            self.private_dir = None
+
+    cleanup_resources = _async_cleanup_resources
+
+
 @contextmanager
 def _kernel_session(ipython_dir: str) -> Iterator[KernelSession]:
     """A fresh ``python3`` kernel with a client; shut down (now) and reaped on exit."""
-    km = KernelManager(kernel_name="python3")
+    km = _PrivateKernelManager(kernel_name="python3")
     km.start_kernel(
         extra_arguments=["--HistoryManager.hist_file=:memory:"],
         env=kernel_env(ipython_dir),
@@ -205,6 +246,7 @@ def _run_notebook(nb, ipython_dir: str) -> ClientRun:
     client = NotebookClient(
         nb,
         kernel_name="python3",
+        kernel_manager_class=_PrivateAsyncKernelManager,
         timeout=CELL_TIMEOUT,
         startup_timeout=STARTUP_TIMEOUT,
         shutdown_kernel="immediate",

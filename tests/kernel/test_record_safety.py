@@ -87,7 +87,7 @@ def test_sigterm_stops_every_kernel_and_leaves_nothing_behind(tmp_path):
     kernels = _kernels_of(parent)
     assert len(kernels) == 2
     time.sleep(1.0)  # let both clients reach the sleeping cell
-    assert len(list(scratch.glob("*.json"))) == 2  # the live kernels' connection files
+    assert len(list(scratch.rglob("*.json"))) == 2  # the live kernels' connection files
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM

@@ -278,17 +278,18 @@ def expected(setting: Setting):
 def test_the_faces_are_those_they_always_were():
     # The table reproduces what was written out by hand before it, face by face.
     assert toml_keys() == options.KEYS == {"rtol", "atol", "image_tolerance", "masks", "sanitize", "timeout", "kernel",
-                                           "mime_subset", "allow_unverified", "progress_bars", "recorded_order"}
+                                           "mime_subset", "allow_unverified", "progress_bars", "recorded_order", "max_output"}
     assert set(keywords()) == {"rtol", "atol", "image_tolerance", "masks", "sanitize", "kernel", "current_python",
                                "timeout", "seed", "jobs", "mime_subset", "progress_bars", "isolate", "trace_state",
-                               "trace_max_bytes", "allow_unverified", "recorded_order"}
+                               "trace_max_bytes", "allow_unverified", "recorded_order", "max_output"}
     recorded = PytestParser()
     from repro.pytest_plugin import add_options
 
     add_options(recorded, SETTINGS)
     assert set(recorded.options) == {"--repro", "--repro-rtol", "--repro-atol", "--repro-timeout", "--repro-kernel",
                                      "--repro-seed", "--repro-runs", "--repro-mime-subset", "--repro-no-progress-bars",
-                                     "--repro-isolate", "--repro-allow-unverified", "--repro-recorded-order"}
+                                     "--repro-isolate", "--repro-allow-unverified", "--repro-recorded-order",
+                                     "--repro-max-output"}
     assert recorded.ini == {"repro_rtol": ("repro: relative tolerance for numbers in text outputs", None),
                             "repro_atol": ("repro: absolute tolerance for numbers in text outputs", None),
                             "repro_timeout": ("repro: time limit per cell, seconds", None),

@@ -16,9 +16,14 @@ Built on nbclient's hooks and options rather than a fork of its client:
 - every cell has a time limit (:data:`repro.notebook.options.DEFAULT_TIMEOUT` unless told
   otherwise), and a :class:`~repro.notebook.watchdog.Watchdog` ends a run whose
   client stopped making progress;
+- a cell's output past ``max_output_bytes`` is dropped as it arrives, and the
+  notebook fails at that cell (:mod:`repro.notebook.output_limit`);
+- SIGTERM and SIGHUP while the kernel runs end it as Ctrl-C does, and reach the
+  handler that was in place before (nbclient would take SIGTERM for itself);
 - whatever happens (an error, a timeout, a dead kernel, Ctrl-C), the kernel is
   shut down before :func:`execute_notebook` returns or raises, without asyncio
-  noise on the terminal.
+  noise on the terminal, and the processes its cells left running are ended
+  (:mod:`repro.notebook.reaper`).
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ import json
 import os
 import signal
 import tempfile
+import threading
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -39,12 +46,15 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbclient.util import run_hook
+from nbformat.v4 import new_output
 
+from repro.notebook import reaper
 from repro.notebook.io import notebook_hash_seed
 from repro.notebook.kernels import WAY_OUT
-from repro.notebook.managers import kernel_manager
+from repro.notebook.managers import interrupt_kernel, kernel_manager, shutdown_kernel
 from repro.notebook.markers import cell_markers, may_raise
 from repro.notebook.options import ExecuteOptions
+from repro.notebook.output_limit import OutputBudget, OutputLimitExceeded
 from repro.notebook.pool import KernelPool
 from repro.notebook.results import DEFAULT_HASH_SEED, Failure, NotebookRun
 from repro.notebook.watchdog import Watchdog
@@ -60,13 +70,19 @@ ENVIRONMENT_TIMEOUT = 30
 #: Seconds past the per-cell limit that the watchdog waits for the client's own timeout.
 WATCHDOG_GRACE = 60.0
 
+#: Signals that stop repro-nb as Ctrl-C does (the CLI's handlers), where the OS has them.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
 class _Client(NotebookClient):
     """nbclient's client with repro's hooks wired in."""
 
     def __init__(self, nb, run: NotebookRun, preload: str, progress: CellProgress | None,
-                 watchdog: Watchdog | None = None, **kw):
+                 watchdog: Watchdog | None = None, max_output_bytes: int = 0, **kw):
         super().__init__(nb, **kw)
         self._run = run
+        self.budget = OutputBudget(max_output_bytes)
+        self._handlers: dict = {}  # the Python-level signal handlers in place before the run
         self.watchdog = watchdog or Watchdog(None, None)
         self._preload = preload
         self._progress = progress
@@ -88,7 +104,11 @@ class _Client(NotebookClient):
             await run_hook(self.on_cell_start, cell=cell, cell_index=cell_index)
             return cell
         try:
-            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            exceeded = self.budget.exceeded(cell_index)
+            if exceeded is not None:
+                raise exceeded
+            return cell
         except BaseException:
             self.stopped_early = True  # nothing more is asked of this kernel: it may be busy or gone
             raise
@@ -96,6 +116,41 @@ class _Client(NotebookClient):
     def process_message(self, msg: dict, cell, cell_index: int):
         self.watchdog.touch()
         return super().process_message(msg, cell, cell_index)
+
+    def output(self, outs: list, msg: dict, display_id, cell_index: int):
+        """nbclient's output hook, which drops a cell's output past the limit as it arrives."""
+        if self.budget.admit(cell_index, msg):
+            return super().output(outs, msg, display_id, cell_index)
+        marker = self.budget.marker(cell_index)
+        if marker is not None:
+            outs.append(new_output(**marker))
+        return None
+
+    @asynccontextmanager
+    async def async_setup_kernel(self, **kwargs):
+        """nbclient's, with the signal handlers in place before it put back afterwards
+        (nbclient leaves SIGTERM at its default, which would end repro-nb with no clean-up)."""
+        main = threading.current_thread() is threading.main_thread()
+        self._handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, *STOP_SIGNALS)} if main else {}
+        try:
+            async with super().async_setup_kernel(**kwargs):
+                yield
+        finally:
+            loop = asyncio.get_running_loop()
+            for signum, handler in self._handlers.items():
+                loop.remove_signal_handler(signum)
+                signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+    async def async_start_new_kernel(self, **kwargs) -> None:
+        # nbclient has just taken SIGINT and SIGTERM for its event loop: take them over.
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGINT, self._on_sigint)
+            for signum in STOP_SIGNALS:
+                loop.add_signal_handler(signum, self._on_stop_signal, signum)
+        except (RuntimeError, NotImplementedError):  # not the main thread, or Windows
+            pass
+        await super().async_start_new_kernel(**kwargs)
 
     async def _async_poll_kernel_alive(self) -> None:
         """nbclient's check that the kernel lives, quiet when the kernel or client is torn
@@ -115,12 +170,6 @@ class _Client(NotebookClient):
         return await super()._check_raise_for_error(cell, cell_index, exec_reply)
 
     async def _on_notebook_start(self, notebook) -> None:
-        # nbclient shuts the kernel down on SIGINT, which surfaces as a dead
-        # kernel; note that it was the user's Ctrl-C.
-        try:
-            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self._on_sigint)
-        except (RuntimeError, NotImplementedError):  # not the main thread, or Windows
-            pass
         self.watchdog.watch(asyncio.get_running_loop(), asyncio.current_task())
         msg_id = self.kc.execute(self._preload, silent=True, store_history=False,
                                  user_expressions={"loaded": kernel_calls.loaded_expression()})
@@ -143,10 +192,25 @@ class _Client(NotebookClient):
             self.log.debug("could not capture the environment: %s", exc)
 
     def _on_sigint(self) -> None:
+        # The kernel is shut down, which surfaces as a dead kernel; note that it was the user's Ctrl-C.
         self.interrupted = True
         future = asyncio.ensure_future(self._async_cleanup_kernel())
         future.add_done_callback(_retrieve)  # its outcome is the run's failure, not a log line
         self._async_cleanup_kernel_future = future
+
+    def _on_stop_signal(self, signum: int) -> None:
+        """SIGTERM or SIGHUP while the kernel runs: end it as Ctrl-C does, and call the handler
+        that was in place (repro-nb's notes the signal, for its exit code, and raises
+        KeyboardInterrupt: the run ends as interrupted in any case)."""
+        handler = self._handlers.get(signum)
+        if handler == signal.SIG_IGN:
+            return
+        self._on_sigint()
+        if callable(handler):
+            try:
+                handler(signum, None)
+            except KeyboardInterrupt:
+                pass
 
     def _on_cell_start(self, cell, cell_index: int) -> None:
         self.watchdog.touch()
@@ -194,10 +258,13 @@ def execute_notebook(
     manager = kernel_manager(nb, options, run)
     if manager is None:
         return run
+    token = reaper.new_token()
+    env = dict(os.environ, PYTHONHASHSEED=hash_seed, **{reaper.RUN_VARIABLE: token})
     # Past the cell's own limit, or the kernel's start-up wait, whichever is longer.
     limit = None if options.timeout is None else options.timeout + max(WATCHDOG_GRACE, options.startup_timeout)
     client = _Client(
         work, run, preload_code(options), progress, Watchdog(limit, manager),
+        max_output_bytes=options.max_output_bytes,
         km=manager,
         # nbclient's timeout is a whole number of seconds; its timeout_func may return any number.
         timeout=-1,
@@ -209,7 +276,7 @@ def execute_notebook(
     start = time.perf_counter()
     try:
         with pool.slot(manager):
-            _drive(client, manager, run, options, dict(os.environ, PYTHONHASHSEED=hash_seed), pool)
+            _drive(client, manager, run, options, env, pool)
     except KeyboardInterrupt:  # Ctrl-C, or the pool stopped before this run had a slot
         run.failure = Failure("interrupted", "interrupted by the user", client.current_index)
     finally:
@@ -229,12 +296,14 @@ def _drive(client: NotebookClient, manager, run: NotebookRun, options: ExecuteOp
         client.execute(env=env, stdout=kernel_log, stderr=kernel_log)
     except CellTimeoutError:
         run.failure = Failure("timeout", _timeout_message(options), client.current_index)
-        _interrupt(manager)
+        interrupt_kernel(manager)
     except DeadKernelError:
         if client.interrupted or pool.stopping.is_set():  # the kernel was shut down on Ctrl-C
             run.failure = Failure("interrupted", "interrupted by the user", client.current_index)
         else:
             run.failure = Failure("dead-kernel", "the kernel died" + _log_tail(kernel_log), client.current_index)
+    except OutputLimitExceeded as exc:
+        run.failure = Failure("output-limit", str(exc), exc.cell_index)
     except CellExecutionError as exc:
         run.failure = Failure(
             "error", f"{exc.ename}: {exc.evalue}", client.current_index, ename=exc.ename, evalue=exc.evalue
@@ -252,7 +321,7 @@ def _drive(client: NotebookClient, manager, run: NotebookRun, options: ExecuteOp
         client.watchdog.stop()
         if client.watchdog.fired:  # whatever the stalled client raised on the way out
             run.failure = _stalled(client)
-        _shutdown(client, manager)
+        shutdown_kernel(client, manager, env.get(reaper.RUN_VARIABLE))
         kernel_log.close()
 
 
@@ -283,40 +352,3 @@ def _log_tail(log) -> str:
         return ""
     errors = [line for line in text if "error" in line.lower()]
     return f" (kernel said: {(errors or text)[-1][:300]})"
-
-
-def _interrupt(manager: AsyncKernelManager) -> None:
-    from jupyter_core.utils import run_sync
-
-    try:
-        run_sync(manager.interrupt_kernel)()
-    except Exception:  # the kernel is killed next in any case
-        return
-
-
-def _shutdown(client: NotebookClient, manager: AsyncKernelManager) -> None:
-    """Stop the kernel and its channels, whatever state they are in."""
-    import atexit
-
-    from jupyter_core.utils import run_sync
-
-    # nbclient registers a clean-up for the end of the process; it is done here, now,
-    # and once the kernel is gone the registered one would fail with a traceback.
-    atexit.unregister(client._cleanup_kernel)
-
-    try:
-        if client.kc is not None:
-            client.kc.stop_channels()
-        if manager.has_kernel:
-            run_sync(manager.shutdown_kernel)(now=True)
-    except Exception:
-        # Last resort: the process must not outlive the run.
-        provisioner = getattr(manager, "provisioner", None)
-        process = getattr(provisioner, "process", None)
-        if process is not None and process.poll() is None:
-            process.kill()
-    finally:
-        try:
-            run_sync(manager.cleanup_resources)()
-        except OSError as exc:  # a connection file already gone, say
-            manager.log.debug("kernel cleanup: %s", exc)

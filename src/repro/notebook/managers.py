@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+import os
+import shutil
 import sys
+import tempfile
 import time
 from queue import Empty
 from typing import Any
@@ -12,10 +16,14 @@ from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Type
 
+from repro.notebook import reaper
 from repro.notebook.kernels import choose_kernel
 from repro.notebook.options import ExecuteOptions
 from repro.notebook.results import Failure, NotebookRun
 
+
+#: Longest path of a Unix socket that every Linux accepts (sun_path holds 108 bytes).
+SOCKET_PATH_MAX = 100
 
 #: Longest single wait on a kernel socket, in seconds.
 POLL_SLICE = 0.5
@@ -67,8 +75,41 @@ class CellIdKernelClient(AsyncKernelClient):
 
 
 class ReproKernelManager(AsyncKernelManager):
+    """Starts its kernel over sockets in a private folder where it can (:func:`use_private_ipc`)."""
+
     client_class = Type(CellIdKernelClient, klass=AsyncKernelClient).tag(config=True)  # type: ignore[assignment]
     client_factory = Type(CellIdKernelClient, klass=AsyncKernelClient)  # type: ignore[assignment]
+    private_dir: str | None = None
+
+    async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+        use_private_ipc(self)
+        await super().start_kernel(**kw)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if self.private_dir is not None and not restart:
+            shutil.rmtree(self.private_dir, ignore_errors=True)  # with whatever cleanup left in it
+            self.private_dir = None
+
+    # jupyter_client binds the public name to its own function, and calls the private one itself.
+    cleanup_resources = _async_cleanup_resources  # type: ignore[assignment]
+
+
+def use_private_ipc(manager) -> None:
+    """On Linux, have *manager* start its kernel over Unix sockets in a new folder of its own
+    (the connection file, which holds the kernel's key, goes there too): two kernels started
+    at once, in one process or two, can then never pick the same TCP port ("Address already in
+    use"). Elsewhere, or where the temporary folder's path is too long for a socket: TCP."""
+    if not sys.platform.startswith("linux") or getattr(manager, "private_dir", None) or manager.has_kernel:
+        return
+    folder = tempfile.mkdtemp(prefix="repro-")
+    if len(os.path.join(folder, "kernel-ipc-65535")) > SOCKET_PATH_MAX:
+        os.rmdir(folder)
+        return
+    manager.private_dir = folder
+    manager.transport = "ipc"
+    manager.connection_file = os.path.join(folder, "kernel.json")
+    manager.ip = os.path.join(folder, "kernel-ipc")
 
 
 def _current_python_manager() -> ReproKernelManager:
@@ -113,3 +154,52 @@ def _installed(name: str) -> bool:
     except Exception:  # a broken kernelspec: starting it will say what is wrong, in one line
         return True
     return True
+
+
+def interrupt_kernel(manager: AsyncKernelManager) -> None:
+    from jupyter_core.utils import run_sync
+
+    try:
+        run_sync(manager.interrupt_kernel)()
+    except Exception:  # the kernel is killed next in any case
+        return
+
+
+def shutdown_kernel(client, manager: AsyncKernelManager, token: str | None = None) -> None:
+    """Stop the kernel and its channels, whatever state they are in; then end what its cells left
+    running (the processes that carry the run's *token*, or that were below the kernel)."""
+    import atexit
+
+    from jupyter_core.utils import run_sync
+
+    kernel_pid = getattr(getattr(manager, "provisioner", None), "pid", None)
+    below = reaper.descendants(kernel_pid) if kernel_pid and token and reaper.supported() else set()
+    # nbclient registers a clean-up for the end of the process; it is done here, now,
+    # and once the kernel is gone the registered one would fail with a traceback.
+    atexit.unregister(client._cleanup_kernel)
+
+    try:
+        if client.kc is not None:
+            client.kc.stop_channels()
+        if manager.has_kernel:
+            run_sync(manager.shutdown_kernel)(now=True)
+    except Exception:
+        # Last resort: the process must not outlive the run.
+        provisioner = getattr(manager, "provisioner", None)
+        process = getattr(provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+    finally:
+        try:
+            run_sync(manager.cleanup_resources)()
+        except OSError as exc:  # a connection file already gone, say
+            manager.log.debug("kernel cleanup: %s", exc)
+        if token and reaper.supported():
+            ended = reaper.end_processes(below | reaper.carrying(token))
+            if ended:
+                print(reaper.summary(ended), file=sys.stderr)
+        # nbclient may abandon tasks that hold an exception (a cell timed out); they are
+        # finalised here, at a known point, not at some later allocation, where the
+        # traceback their finaliser formats re-enters ast.parse (Python 3.11 fails a
+        # parse in progress then: "AST constructor recursion depth mismatch").
+        gc.collect()

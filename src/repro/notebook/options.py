@@ -24,6 +24,7 @@ Recognised keys of ``[tool.repro]`` in the nearest ``pyproject.toml`` (all optio
     progress_bars = true       # false: compare progress bars' timing (tqdm, Keras) as any text
     allow_unverified = false   # true: a notebook with nothing to compare (no stored outputs) passes
     recorded_order = "auto"    # "off" | "always": run once more in the order the stored counts record
+    max_output = "100M"        # output kept per cell (bytes, or K/M/G); 0: no limit
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from repro.notebook.errors import InputError
-from repro.notebook.settings import DEFAULT_TIMEOUT, SETTINGS, Setting, keywords, toml_keys
+from repro.notebook.settings import DEFAULT_MAX_OUTPUT, DEFAULT_TIMEOUT, SETTINGS, Setting, keywords, toml_keys
 
 __all__ = ["DEFAULT_TIMEOUT", "CompareOptions", "ExecuteOptions", "Options", "check_kernel", "check_mask",
            "load_table", "read_sanitize_file", "resolve_options"]
@@ -96,6 +97,7 @@ class ExecuteOptions:
     isolate: bool = False  # run in a scratch copy of the notebook's folder, removed afterwards
     trace_state: bool = True  # per-cell digests of the variables each cell changed
     trace_max_bytes: int | None = None  # size limit per value digested (default: the kernel side's)
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT  # output kept per cell; past it the notebook fails; 0: no limit
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ from repro.notebook.errors import InputError
 
 #: Seconds a cell may run when no limit is given (``--timeout``, ``[tool.repro] timeout``).
 DEFAULT_TIMEOUT = 300.0
+#: Bytes of output kept per cell when no limit is given (``--max-output``, ``[tool.repro] max_output``).
+DEFAULT_MAX_OUTPUT = 100 * 2**20
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,30 @@ def parse_positive_int(text: str) -> int:
         raise InputError(f"not a whole number: {text!r}") from None
     if value < 1:
         raise InputError("must be at least 1")
+    return value
+
+
+_SIZE_UNITS = {"": 1, "K": 2**10, "KB": 2**10, "KIB": 2**10, "M": 2**20, "MB": 2**20, "MIB": 2**20,
+               "G": 2**30, "GB": 2**30, "GIB": 2**30}
+
+
+def parse_size(text: str) -> int:
+    """A number of bytes, with an optional K, M or G (powers of 1024): ``100M``, ``2G``, ``0``."""
+    import re
+
+    match = re.fullmatch(r"\s*([0-9]{1,15})\s*([A-Za-z]{0,3})\s*", text)
+    if match is None or match.group(2).upper() not in _SIZE_UNITS:
+        raise InputError(f"not a size in bytes (such as 100M or 2G): {text[:40]!r}")
+    return int(match.group(1)) * _SIZE_UNITS[match.group(2).upper()]
+
+
+def check_size(setting: Setting, value: Any, given: bool) -> int:
+    if isinstance(value, str):
+        return parse_size(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        where = setting.name if given else f"[tool.repro] {setting.name}"
+        raise InputError(f"{where} must be a number of bytes >= 0 (0: no limit), or a size such as \"100M\", "
+                         f"not {value!r}")
     return value
 
 
@@ -248,6 +274,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("trace_max_bytes", "values larger than this are marked too big instead of digested (default 64 MiB)",
             parse_positive_int, commands=_RUN, metavar="BYTES", group=_EXECUTION,
             field="execute.trace_max_bytes", check=whole_number(0)),
+    Setting("max_output", "output kept per cell, in bytes (K, M, G: powers of 1024); past it the rest is dropped "
+            "and the notebook fails at that cell (default 100M; 0: no limit)", parse_size, DEFAULT_MAX_OUTPUT,
+            commands=_RUN, metavar="BYTES", group=_EXECUTION,
+            pytest="output kept per cell, in bytes or K/M/G (default 100M; 0: no limit)", toml=True,
+            field="execute.max_output_bytes", check=check_size),
     Setting("rtol", "relative tolerance for numbers in text outputs", parse_non_negative_float, 0.0,
             commands=_COMPARE, group=_COMPARISON, pytest="relative tolerance for numbers in text outputs",
             ini="repro: relative tolerance for numbers in text outputs", toml=True, field="compare.rtol",
