@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from repro.notebook.execute import execute_notebook
-from repro.options import ExecuteOptions
+from repro.notebook.options import ExecuteOptions
 from tests.builders import run_cli, write_notebook
 from tests.kernel.conftest import pid_alive
 
