@@ -112,7 +112,7 @@ def test_changed_columns_are_an_error_at_that_run(shell):
     ("%%repeat abc", "whole number"),
     ("%%repeat", "number of runs"),
     ("%%repeat 3 --seeds 1,2", "disagree"),
-    ("%%repeat 3 --parallel 2", "not available"),
+    ("%%repeat 3 --parallel 2", "unrecognized arguments: --parallel 2"),
     ("%%repeat 3 --name 1x", "variable name"),
     ("%%repeat 3 --seeds '1", "cannot read"),
 ])

@@ -43,7 +43,8 @@ class SeedState:
         return None
 
     def start_worker(self, seed: int) -> None:
-        """This process is a worker (a DataLoader's) that runs under *seed* from now on, afresh."""
+        """This process is a worker that runs under *seed* from now on (a task's, or a DataLoader
+        worker's), its counters afresh: nothing of the process's own to put back."""
         self.current, self.lineage = seed, ""
         self.draws = self.forks = self.submitted = 0
 

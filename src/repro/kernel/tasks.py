@@ -69,19 +69,20 @@ class _Worker:
                 patch(self.state.next_entropy)
 
     def run(self, seed: int, func: Callable, args: tuple, kwargs: dict) -> Any:
-        """Call *func* seeded with *seed* (this process is a worker: nothing to put back)."""
+        """Call *func* seeded with *seed*. This process is a worker: nothing to put back, and
+        what runs after the task (a generator it returned, say) goes on under its seed."""
         from repro.kernel import guard
 
-        with self.state.reseeded(seed):
-            loaded = self._loaded()
-            seeding = guard()
-            with seeding:  # the common case, one pass: every backend seeds
-                for seed_once in self._seeders:
-                    seed_once(seed)
-            if seeding.error is not None:
-                for backend in loaded:  # the slow path names the backend that failed
-                    self._setup(backend, seed)
-            return func(*args, **kwargs)
+        self.state.start_worker(seed)
+        loaded = self._loaded()
+        seeding = guard()
+        with seeding:  # the common case, one pass: every backend seeds
+            for seed_once in self._seeders:
+                seed_once(seed)
+        if seeding.error is not None:
+            for backend in loaded:  # the slow path names the backend that failed
+                self._setup(backend, seed)
+        return func(*args, **kwargs)
 
     def _loaded(self) -> list:
         """The backends whose library is imported here, not failed; recomputed when imports change."""
