@@ -182,11 +182,11 @@ class Repro(Configurable):
         for backend in self.loaded_backends() if backends is None else backends:
             self._guard(backend, "seed", backend.seed, seed)
 
-    def saved_states(self) -> list[tuple[str, Restore]]:
+    def saved_states(self, backends: list[Backend] | None = None) -> list[tuple[str, Restore]]:
         """What puts the generators of every loaded backend back as they are now (those that can:
         a backend without ``snapshot()``, or whose snapshot() fails, is left out)."""
         saved = []
-        for backend in self.loaded_backends():
+        for backend in self.loaded_backends() if backends is None else backends:
             snapshot = getattr(backend, "snapshot", None)
             restore = None if snapshot is None else self._guard(backend, "save its state", snapshot)
             if callable(restore):

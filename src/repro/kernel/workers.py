@@ -60,14 +60,24 @@ class _Host:
         """Call *func* seeded with *seed*. In the kernel itself (joblib's sequential backend), the
         kernel's generators and counters are put back afterwards: its own streams go on as if
         the task had run in a worker process, whatever the number of workers."""
-        saved = self._repro.saved_states() if os.getpid() == self._kernel else ()
+        if os.getpid() != self._kernel:  # a forked worker: nothing of its own to put back
+            with self.state.reseeded(seed):
+                self._seed(seed)
+                return func(*args, **kwargs)
+        repro = self._repro
+        loaded = repro.loaded_backends()
+        saved = repro.saved_states(loaded)
         try:
             with self.state.reseeded(seed):
                 self._seed(seed)
                 return func(*args, **kwargs)
         finally:
-            if saved:
-                undo_all(saved)
+            undo_all(saved)
+            # A library the task imported (numpy imports numpy.random on first use) is
+            # seeded as if the kernel had imported it after the task, as with a worker process.
+            imported = [b for b in repro.loaded_backends() if b not in loaded]
+            if imported and self.state.current is not None:
+                repro.seed_backends(self.state.current, imported)
 
     def _seed(self, seed: int) -> None:
         key = (len(sys.modules), len(self._repro.failed))

@@ -98,7 +98,7 @@ class NumpyBackend(Backend):
 def _gauss_offset(cls: type) -> int | None:
     """Where an object of this RandomState class keeps ``int has_gauss; double gauss``, found on a
     fresh one; None if it is not found as expected (get_state() is used then)."""
-    probe = cls(0)
+    probe = cls(sys.modules["numpy.random"].MT19937(0))  # RandomState(0) would draw entropy first
     name, key, pos = probe.get_state()[:3]
     marker = 0.6180339887498949
     probe.set_state((name, key, pos, 1, marker))
