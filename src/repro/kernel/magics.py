@@ -161,8 +161,13 @@ def register_magics(shell, repro) -> None:
     shell.register_magics(ReproMagics(shell, repro=repro))
     table = shell.magics_manager.magics["line"]
     original = table.get("load_ext")
-    if original is not None and not isinstance(original, _QuietLoadExt):
-        table["load_ext"] = _QuietLoadExt(original, shell)
+    if original is None or isinstance(original, _QuietLoadExt):
+        return
+    try:  # IPython's own method; IPython 9 holds a placeholder until first use, resolved when read
+        original = original.__self__.load_ext
+    except AttributeError:  # someone else's %load_ext: leave it alone
+        return
+    table["load_ext"] = _QuietLoadExt(original, shell)
 
 
 class _QuietLoadExt:
