@@ -47,6 +47,21 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_API))
 
 
+# `%reload_ext repro` unloads the extension, re-executes this module and loads it again:
+# run again (its functions are still here), it tells the kernel side that the next load is
+# a reload, which keeps the session's seed state. The kernel side's modules are not reloaded.
+def _reloading() -> None:
+    import sys
+
+    extension = sys.modules.get("repro.kernel.extension")
+    if extension is not None:
+        extension.keep_settings_for_reload()
+
+
+if "load_ipython_extension" in globals():
+    _reloading()
+
+
 def load_ipython_extension(ipython) -> None:
     from repro.kernel.extension import load
 

@@ -1,4 +1,4 @@
-"""Seed derivation and the session's seeding state.
+"""Seed derivation, the seed modes and the seed checks (both sides).
 
 Every seed repro hands to a library is an integer in ``[0, 2**32)``: the
 widest range that every supported library accepts (NumPy's legacy generator
@@ -15,12 +15,22 @@ import hashlib
 import os
 import re
 import tokenize
-import weakref
-from dataclasses import dataclass
+from enum import Enum
 
 SEED_LIMIT = 2**32
 #: Session seed used by ``%%deterministic`` when ``%seed`` is off.
 DEFAULT_BASE_SEED = 0
+
+
+class SeedMode(str, Enum):
+    """What ``%seed`` has switched on; its value is what a cell's record says (``seed_mode``)."""
+
+    OFF = "off"  # generators left alone
+    PER_CELL = "per-cell"  # %seed N: re-seeded before every cell from N and the cell's code
+    ONCE = "once"  # %seed N --once: seeded with N, not re-seeded
+
+    def __str__(self) -> str:
+        return self.value
 
 
 def hash_seed_fixed(environ=os.environ) -> bool:
@@ -266,67 +276,3 @@ def derive_bits(seed: int, counter: int | str, bits: int) -> int:
     size = max(1, (bits + 7) // 8)
     value = int.from_bytes(_digest(seed, "entropy", counter, size=size), "big")
     return value >> (size * 8 - bits) if bits else 0
-
-
-@dataclass(eq=False)
-class SeedState:
-    """What ``%seed`` has switched on, and the seed in force for the running cell."""
-
-    mode: str = "off"  # "off" | "per-cell" | "once"
-    base: int | None = None  # the N of %seed N
-    current: int | None = None  # seed in force now (None: leave generators alone)
-    draws: int = 0  # unseeded generators created in this cell
-    forks: int = 0  # processes forked during this cell (DataLoader workers, say)
-    lineage: str = ""  # in a forked child: which fork of which parent it is, e.g. "/2"
-
-    def __post_init__(self) -> None:
-        _states.add(self)
-
-    def start_cell(self, digest: str) -> int | None:
-        """Enter a new cell, given its :func:`source_digest`: return the seed to apply, or None."""
-        self.draws = 0
-        self.forks = 0
-        if self.mode == "per-cell" and self.base is not None:
-            self.current = cell_seed(self.base, digest)
-            return self.current
-        if self.mode == "off":
-            self.current = None
-        return None
-
-    def next_entropy(self, bits: int) -> int:
-        """Entropy for a generator created without a seed: from the cell seed and a counter.
-
-        With no seed in force (a subclass of a patched class outliving
-        ``%seed --off``, say), it is the operating system's entropy, as without repro.
-        """
-        if self.current is None:
-            import secrets
-
-            return secrets.randbits(bits)
-        self.draws += 1
-        counter = f"{self.lineage}#{self.draws}" if self.lineage else self.draws
-        return derive_bits(self.current, counter, bits)
-
-
-# A forked child inherits the parent's counter: without telling the children
-# apart, every worker of a DataLoader would create the same "unseeded"
-# generators. Forks happen in a fixed order within a cell, so numbering them
-# keeps the children distinct and reproducible. register_at_fork cannot be
-# undone, hence one registration per process, over every live SeedState.
-_states: weakref.WeakSet[SeedState] = weakref.WeakSet()
-
-
-def _before_fork() -> None:
-    for state in _states:
-        state.forks += 1
-
-
-def _in_forked_child() -> None:
-    for state in _states:
-        state.lineage = f"{state.lineage}/{state.forks}"
-        state.forks = 0
-        state.draws = 0
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_before_fork, after_in_child=_in_forked_child)

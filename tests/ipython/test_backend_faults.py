@@ -276,3 +276,41 @@ def test_a_configured_seed_out_of_range_is_one_warning_and_repro_still_loads(she
     finally:
         unload(_shell)
         load(_shell)
+
+
+# -- optional methods ----------------------------------------------------------------------------
+
+class _Minimal:
+    """A backend as the README describes the least of one: name, module, seed(seed) and state(); no base class."""
+
+    def __init__(self, module):
+        self.name = "minimal"
+        self.module = module
+        self.seeds = []
+
+    def seed(self, seed):
+        self.seeds.append(seed)
+
+    def state(self):
+        return repr(self.seeds[-1:]).encode()
+
+
+def test_a_backend_without_the_optional_methods_is_seeded_and_fails_nothing(shell, with_backends, tmp_path,
+                                                                         monkeypatch):
+    (tmp_path / "minimallib.py").write_text("x = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    backend = _Minimal("minimallib")
+    with_backends(backend)
+    try:
+        shell.out("%seed 1")
+        result, out, err = shell.run("import minimallib\nprint(minimallib.x)")
+        assert result.success and out.strip() == "1" and not _warnings(err), err
+        result, out, err = shell.run("%%deterministic\nimport numpy as np\nprint(minimallib.x + 1)")
+        assert result.success, result.error_in_exec
+        assert out.strip() == "2" and not _warnings(err), err
+        result, _, err = shell.run("from joblib import Parallel, delayed\n"
+                                   "Parallel(n_jobs=1)(delayed(abs)(-i) for i in range(2))")
+        assert result.success and not _warnings(err), err
+        assert "minimal" in _records(shell)[-1]["backends"] and len(backend.seeds) >= 3
+    finally:
+        sys.modules.pop("minimallib", None)

@@ -69,3 +69,44 @@ def test_loading_imports_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_reload_keeps_the_seed_state_and_tracing(_shell, capsys):
+    ip = _shell
+    ip.run_cell("%load_ext repro")
+    ip.run_cell("%seed 5")
+    ip.run_cell("%repro trace on")
+    capsys.readouterr()
+    cell = "import random\nprint(random.random(), random.Random().random())"
+    ip.run_cell(cell, store_history=True)
+    first = capsys.readouterr().out
+    ip.run_cell("%reload_ext repro")
+    ip.run_cell("%seed")
+    ip.run_cell("%repro trace")
+    out = capsys.readouterr().out
+    assert "repro: seed 5, re-seeding before every cell" in out and "state tracing on" in out
+    ip.run_cell(cell, store_history=True)
+    assert capsys.readouterr().out == first
+    ip.run_cell("%unload_ext repro")
+    ip.run_cell("%load_ext repro")  # unloading and loading again starts afresh
+    ip.run_cell("%seed")
+    ip.run_cell("%repro trace")
+    out = capsys.readouterr().out
+    assert "seeding off" in out and "state tracing off" in out
+    ip.run_cell("%unload_ext repro")
+    capsys.readouterr()
+
+
+def test_loading_again_is_silent_and_keeps_the_seed_state(_shell, capsys):
+    ip = _shell
+    ip.run_cell("%load_ext repro")
+    ip.run_cell("%seed 5 --once")
+    capsys.readouterr()
+    ip.run_cell("%load_ext repro")
+    assert capsys.readouterr() == ("", "")
+    ip.run_cell("%seed")
+    assert "seeded once with 5" in capsys.readouterr().out
+    ip.run_cell("%unload_ext repro")
+    load_ext = ip.magics_manager.magics["line"]["load_ext"]
+    assert type(load_ext.__self__).__name__ == "ExtensionMagics"  # IPython's own %load_ext again
+    capsys.readouterr()

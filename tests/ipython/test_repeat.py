@@ -112,7 +112,7 @@ def test_changed_columns_are_an_error_at_that_run(shell):
     ("%%repeat abc", "whole number"),
     ("%%repeat", "number of runs"),
     ("%%repeat 3 --seeds 1,2", "disagree"),
-    ("%%repeat 3 --parallel 2", "not available"),
+    ("%%repeat 3 --parallel 2", "unrecognized arguments: --parallel 2"),
     ("%%repeat 3 --name 1x", "variable name"),
     ("%%repeat 3 --seeds '1", "cannot read"),
 ])
@@ -271,3 +271,20 @@ def test_task_seeds_start_afresh_in_each_run_as_in_a_cell_of_its_own(shell):
     shell.out(f"%seed {table['seed'][1]}")
     shell.ip.run_cell(body, store_history=True)
     assert shell.ip.user_ns["_"] == table["value"][1]
+
+
+@pytest.mark.parametrize("outer", ["%seed 7", "%seed 7 --once", "%seed --off"])
+def test_a_seed_in_the_body_lasts_as_long_as_the_repeat(shell, outer):
+    import random
+
+    original = random.Random
+    shell.out(outer)
+    before = shell.out("%seed")
+    cell = "import random\nprint(random.random(), random.Random().random())"
+    shell.out("%%repeat 2 --quiet\n%seed 99\nimport random\nrandom.random()")
+    assert shell.out("%seed") == before
+    assert (random.Random is original) == (outer != "%seed 7")  # the patches as the mode wants them
+    if outer == "%seed 7":  # the next cell is seeded as in a session without the repeat
+        first = shell.out(cell)
+        shell.out("%seed 7")
+        assert shell.out(cell) == first

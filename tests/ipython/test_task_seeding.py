@@ -84,6 +84,19 @@ def test_sequential_joblib_tasks_are_seeded_by_position(shell):
     assert first == again and len(set(eval(first))) == 3
 
 
+def test_sequential_joblib_tasks_leave_the_kernels_generators_as_they_were(shell):
+    shell.out("%seed 5")
+    out = shell.out(
+        "import random\nimport numpy as np\nfrom joblib import Parallel, delayed\n"
+        "np.random.randn()  # one normal left in numpy's cache\n"
+        "before = np.random.get_state(), random.getstate()\n"
+        "def draw(i):\n    return np.random.randn(), random.gauss(0, 1), np.random.default_rng().random()\n"
+        "Parallel(n_jobs=1)(delayed(draw)(i) for i in range(3))\n"
+        "after = np.random.get_state(), random.getstate()\n"
+        "print(before[1] == after[1], all(np.array_equal(a, b) for a, b in zip(before[0], after[0])))")
+    assert out.split() == ["True", "True"]
+
+
 @pytest.mark.parametrize("cell, told", [
     ("from joblib import Parallel, delayed\nimport random\n"
      "Parallel(n_jobs=2, prefer='threads')(delayed(random.random)() for _ in range(4))", True),

@@ -158,6 +158,20 @@ def test_kernel_install_gives_a_fixed_hash_seed_and_repro_loaded(tmp_path, capsy
     assert text.startswith("0\nrepro: seed 5, re-seeding before every cell")
 
 
+def test_a_kernel_with_repro_loaded_takes_load_ext_silently_and_reload_keeps_the_seed(tmp_path, capsys, monkeypatch):
+    code, _, _ = run_cli(capsys, "kernel", "install", "--name", "repro-reload", "--seed", "5",
+                         "--prefix", str(tmp_path / "prefix"))
+    assert code == 0
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "prefix" / "share" / "jupyter"))
+    nb = new_notebook(
+        cells=[new_code_cell("%load_ext repro"), new_code_cell("%seed 7\n%reload_ext repro"), new_code_cell("%seed")],
+        metadata={"kernelspec": {"name": "repro-reload", "display_name": "repro", "language": "python"}},
+    )
+    NotebookClient(nb, kernel_name="repro-reload").execute()
+    assert nb.cells[0].outputs == [] and nb.cells[1].outputs == []
+    assert nb.cells[2].outputs[0]["text"].startswith("repro: seed 7, re-seeding before every cell")
+
+
 def test_runs_must_be_a_positive_number(tmp_path, capsys):
     path = make(tmp_path / "x.ipynb", "print(1)")
     code, _, err = run_cli(capsys, "verify", "--runs", "0", str(path))

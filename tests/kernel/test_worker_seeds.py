@@ -119,3 +119,16 @@ def test_dataloader_workers_under_spawn_and_persistent_workers_repeat(tmp_path, 
     assert len(values) == 4 and all(v == values[0] for v in values), results  # also a re-run of the cell
     draws = [x for batch in values[0] for row in batch for x in row]
     assert len(set(draws)) == len(draws)  # workers and samples differ from each other
+
+
+def test_draws_after_joblib_do_not_depend_on_the_number_of_workers(tmp_path, kernels):
+    pytest.importorskip("joblib")
+    (tmp_path / "tasks.py").write_text(TASKS)
+    setup = "import random, tasks\nimport numpy as np\nfrom joblib import Parallel, delayed"
+    body = textwrap.dedent('''
+        out = Parallel(n_jobs=n)(delayed(tasks.draw)(i) for i in range(4))
+        res[n] = [out, round(float(np.random.rand()), 8), round(random.random(), 8),
+                  round(float(np.random.default_rng().random()), 8)]''')
+    results = _results(kernels, _notebook(tmp_path, setup, ["n = 1", "n = 2"], body))
+    values = [v for _, v in results]
+    assert len(values) == 2 and values[0] == values[1], results  # the tasks, and the kernel's draws after them

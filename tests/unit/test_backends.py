@@ -100,3 +100,28 @@ def test_backends_import_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_snapshots_put_numpy_and_random_back_exactly():
+    import random
+
+    import numpy as np
+
+    from repro.kernel.backends.numpy import NumpyBackend
+    from repro.kernel.backends.python_random import PythonRandomBackend
+
+    np.random.seed(3)
+    np.random.randn()  # a normal left in the legacy cache
+    random.seed(4)
+    random.gauss(0, 1)
+    before = np.random.get_state(), random.getstate()
+    restores = [NumpyBackend().snapshot(), PythonRandomBackend().snapshot()]
+    np.random.seed(5)
+    np.random.rand(700)
+    random.seed(6)
+    random.random()
+    for restore in restores:
+        restore()
+    after = np.random.get_state(), random.getstate()
+    assert after[1] == before[1]
+    assert after[0][0] == before[0][0] and np.array_equal(after[0][1], before[0][1]) and after[0][2:] == before[0][2:]

@@ -1,18 +1,21 @@
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import subprocess
 import sys
-
-import hashlib
+from contextlib import nullcontext
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from repro import seeding
+from repro.kernel.session import SeedState
 from repro.seeding import (
     SEED_LIMIT,
-    SeedState,
+    SeedMode,
     check_seed,
     derive_cell_seed,
     normalize_source,
@@ -25,7 +28,8 @@ def test_cell_seeds_are_stable_across_processes_and_hash_seeds():
     code = f"from repro.seeding import derive_cell_seed; print(derive_cell_seed(42, {source!r}))"
     outputs = {
         subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": hs}
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+            env={**os.environ, "PYTHONHASHSEED": hs},
         ).stdout
         for hs in ("0", "1", "random")
     }
@@ -239,3 +243,35 @@ def test_off_mode_applies_no_seed():
     state = SeedState()
     assert state.start_cell(source_digest("x")) is None
     assert state.current is None
+
+
+def test_seed_modes_are_the_strings_records_carry():
+    assert [mode.value for mode in SeedMode] == ["off", "per-cell", "once"]
+    assert SeedMode.PER_CELL == "per-cell" and f"{SeedMode.ONCE}" == "once" and str(SeedMode.OFF) == "off"
+    assert json.dumps({"seed_mode": SeedMode.PER_CELL}) == '{"seed_mode": "per-cell"}'
+
+
+def _fields(state: SeedState) -> tuple:
+    return (state.mode, state.base, state.current, state.draws, state.forks, state.submitted, state.lineage)
+
+
+@pytest.mark.parametrize("exc", [None, RuntimeError("boom"), KeyboardInterrupt()])
+def test_reseeded_restores_every_field_also_on_exceptions_and_ctrl_c(exc):
+    state = SeedState(mode=SeedMode.PER_CELL, base=7, current=11, draws=2, forks=1, submitted=3, lineage="/1")
+    before = _fields(state)
+    with pytest.raises(type(exc)) if exc is not None else nullcontext():
+        with state.reseeded(99):
+            assert (state.current, state.draws, state.forks, state.submitted, state.lineage) == (99, 0, 0, 0, "")
+            state.next_entropy(32)
+            state.switch(SeedMode.ONCE, 5)  # a %seed inside lasts as long as the block
+            if exc is not None:
+                raise exc
+    assert _fields(state) == before
+
+
+def test_reseeded_with_shared_counters_counts_with_the_code_around_it():
+    state = SeedState(mode=SeedMode.PER_CELL, base=7, current=11, draws=2)
+    with state.reseeded(99, own_counters=False):
+        assert state.draws == 2
+        state.next_entropy(32)
+    assert (state.current, state.draws) == (11, 3)

@@ -9,15 +9,20 @@ from typing import Iterator
 from traitlets import Bool, Int
 from traitlets.config import Configurable
 
-from repro.kernel import warn
+from repro.kernel import guard, warn
 from repro.kernel.backends import Backend, DeterministicOptions, Restore, load_backends
+from repro.kernel.deterministic import DeterministicCells
 from repro.kernel.importhook import ImportWatcher
 from repro.kernel.recorder import CellRecorder
-from repro.kernel.undo import limit_thread_pools, undo_all
-from repro.seeding import SeedState, check_seed, hash_seed_fixed
+from repro.kernel.session import SeedState, Settings
+from repro.kernel.undo import undo_all
+from repro.seeding import SeedMode, check_seed, hash_seed_fixed
 
-# Survives `%reload_ext repro`, which re-executes repro/__init__.py only.
+# Survive `%reload_ext repro`, which re-executes repro/__init__.py only. By id(shell):
+# the extension of each shell, the settings of the last unload, and those a reload keeps.
 _active: dict[int, Repro] = {}
+_unloaded: dict[int, tuple[object, Settings]] = {}
+_reloading: dict[int, tuple[object, Settings]] = {}
 
 
 class Repro(Configurable):
@@ -47,8 +52,7 @@ class Repro(Configurable):
         self._by_module = {b.module: b for b in self.backends}
         self._watcher = ImportWatcher(self._by_module, self._on_import)
         self._patches: dict[str, Restore] = {}
-        # One entry per running %%deterministic cell: its options and what undoes it.
-        self._deterministic: list[tuple[DeterministicOptions, list[tuple[str, Restore]]]] = []
+        self._cells = DeterministicCells(self)
         self._failed: set[str] = set()
         self._warned_hash_seed = False
 
@@ -71,19 +75,22 @@ class Repro(Configurable):
             self.shell.events.register("post_run_cell", self.tasks.post_run_cell)
         return self.tasks
 
-    def register(self) -> None:
+    def register(self, kept: Settings | None = None) -> None:
+        """Hook into the shell; with *kept* (a reload), go on with those settings, else with ``Repro.seed``."""
         for event, callback in self._callbacks():
             self.shell.events.register(event, callback)
         self._watcher.install()
         if self not in self.shell.configurables:
             self.shell.configurables.append(self)
-        if self.seed is not None:
+        if kept is not None:
+            self._restore_settings(kept)
+        elif self.seed is not None:
             try:
                 seed = check_seed(self.seed)
             except ValueError as exc:  # a half-loaded extension could not be unloaded: warn, don't raise
                 warn(f"Repro.seed: {exc}; per-cell seeding is left off")
                 return
-            self.activate(seed, mode="per-cell")
+            self.activate(seed, mode=SeedMode.PER_CELL)
 
     def unregister(self) -> None:
         for event, callback in self._callbacks():
@@ -93,6 +100,22 @@ class Repro(Configurable):
         self.deactivate()
         if self in self.shell.configurables:
             self.shell.configurables.remove(self)
+
+    def settings(self) -> Settings:
+        """What ``%reload_ext repro`` keeps: the seed state and whether state tracing is on."""
+        tracer = self.recorder.tracer
+        return Settings(self.state.mode, self.state.base, self.state.current,
+                        None if tracer is None else tracer.limits.max_bytes, self._warned_hash_seed)
+
+    def _restore_settings(self, kept: Settings) -> None:
+        """Go on as before a reload: the generators are not seeded again, their streams continue."""
+        self.state.switch(kept.mode, kept.base)
+        self.state.current = kept.current
+        self._warned_hash_seed = kept.warned_hash_seed
+        if kept.mode != SeedMode.OFF:
+            self._apply_mode()
+        if kept.trace_max_bytes is not None:
+            self.trace_state(True, kept.trace_max_bytes)
 
     @property
     def tracing(self) -> bool:
@@ -111,6 +134,11 @@ class Repro(Configurable):
 
     # -- backends ----------------------------------------------------------------
 
+    @property
+    def failed(self) -> frozenset[str]:
+        """The names of the backends that failed once and are ignored from then on."""
+        return frozenset(self._failed)
+
     def loaded_backends(self) -> list[Backend]:
         modules = sys.modules
         return [b for b in self.backends if b.module in modules and b.name not in self._failed]
@@ -121,45 +149,30 @@ class Repro(Configurable):
         Anything it raises counts, SystemExit or GeneratorExit too (a plugin must
         not end the user's cell), except KeyboardInterrupt: Ctrl-C means stop.
         """
-        try:
+        with guard(lambda exc: self._fail(backend, action, exc)):
             return func(*args)
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:
-            self._fail(backend, action, exc)
-            return None
+        return None
 
     def _fail(self, backend: Backend, action: str, exc: BaseException) -> None:
         if backend.name not in self._failed:
             self._failed.add(backend.name)
             warn(f"random backend {backend.name!r} failed to {action} and is now ignored: {exc!r}")
 
-    def _bytes_state(self, backend: Backend, state: object) -> bytes | None:
-        """A state that is not exactly bytes: a buffer is copied; anything else fails the backend (None)."""
-        if isinstance(state, (bytes, bytearray, memoryview)):
-            try:
-                return bytes(state)
-            except KeyboardInterrupt:
-                raise
-            except BaseException as exc:  # a released memoryview, say
-                self._fail(backend, "read its state", exc)
-                return None
-        self._fail(backend, "read its state", TypeError(f"state() returned {type(state).__name__}, not bytes"))
+    def _read_state(self, backend: Backend) -> bytes | None:
+        """One backend's state as bytes (a buffer is copied); None, with one warning and the
+        backend ignored from then on, if it has none."""
+        with guard(lambda exc: self._fail(backend, "read its state", exc)):
+            state = backend.state()
+            if type(state) is bytes:
+                return state
+            if isinstance(state, (bytes, bytearray, memoryview)):
+                return bytes(state)  # a released memoryview raises here
+            raise TypeError(f"state() returned {type(state).__name__}, not bytes")
         return None
 
-    def _read_state(self, backend: Backend) -> bytes | None:
-        """One backend's state as bytes; None, with one warning and the backend ignored, if it has none."""
-        try:
-            state = backend.state()
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:
-            self._fail(backend, "read its state", exc)
-            return None
-        return state if type(state) is bytes else self._bytes_state(backend, state)
-
-    def _restore_of(self, backend: Backend, action: str, restore: object) -> Restore | None:
-        """What a backend's patch() or deterministic() returned, if it can undo the change."""
+    def change(self, backend: Backend, action: str, func, arg) -> Restore | None:
+        """Call a backend's patch() or deterministic(), guarded: what it returned if it can undo the change."""
+        restore = self._guard(backend, action, func, arg)
         if restore is None or callable(restore):
             return restore
         self._fail(backend, action, TypeError(f"it returned {type(restore).__name__}, not a function that undoes it"))
@@ -168,6 +181,17 @@ class Repro(Configurable):
     def seed_backends(self, seed: int, backends: list[Backend] | None = None) -> None:
         for backend in self.loaded_backends() if backends is None else backends:
             self._guard(backend, "seed", backend.seed, seed)
+
+    def saved_states(self, backends: list[Backend] | None = None) -> list[tuple[str, Restore]]:
+        """What puts the generators of every loaded backend back as they are now (those that can:
+        a backend without ``snapshot()``, or whose snapshot() fails, is left out)."""
+        saved = []
+        for backend in self.loaded_backends() if backends is None else backends:
+            snapshot = getattr(backend, "snapshot", None)
+            restore = None if snapshot is None else self._guard(backend, "save its state", snapshot)
+            if callable(restore):
+                saved.append((f"the generator state of random backend {backend.name!r}", restore))
+        return saved
 
     def states(self) -> dict[str, bytes]:
         """The generator state of every loaded backend (runs after every cell: kept lean)."""
@@ -186,32 +210,26 @@ class Repro(Configurable):
         backend = self._by_module.get(module_name)
         if backend is None or backend.name in self._failed:
             return
-        try:
+        with guard(lambda exc: warn(f"seeding {module_name} at import failed: {exc!r}")):
             self._set_up_imported(backend)
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:
-            warn(f"seeding {module_name} at import failed: {exc!r}")
 
     def _set_up_imported(self, backend: Backend) -> None:
         """Give a backend imported just now what the loaded ones have: seed, patch, deterministic mode."""
         failed = self._failed
         if self.state.current is not None:
             self._guard(backend, "seed", backend.seed, self.state.current)
-        if self.state.mode == "per-cell" and backend.name not in failed:
+        if self.state.mode == SeedMode.PER_CELL and backend.name not in failed:
             self._patch(backend)
-        for options, restores in self._deterministic:
-            if backend.name not in failed:
-                self._enter(backend, options, restores)
+        self._cells.imported(backend)
         if backend.name not in failed:
             state = self._read_state(backend)
             if state is not None:
                 self.recorder.backend_imported(backend.name, state)
 
     def _patch(self, backend: Backend) -> None:
-        if backend.name not in self._patches:
-            restore = self._guard(backend, "patch", backend.patch, self.state.next_entropy)
-            restore = self._restore_of(backend, "patch", restore)
+        patch = getattr(backend, "patch", None)  # optional: a backend may have no generators to patch
+        if patch is not None and backend.name not in self._patches:
+            restore = self.change(backend, "patch", patch, self.state.next_entropy)
             if restore is not None:
                 self._patches[backend.name] = restore
 
@@ -222,14 +240,21 @@ class Repro(Configurable):
 
     # -- seeding -----------------------------------------------------------------
 
-    def activate(self, seed: int, mode: str) -> None:
+    def activate(self, seed: int, mode: SeedMode) -> None:
         """Seed every loaded backend with exactly *seed*; keep re-seeding per cell if mode is per-cell."""
-        self.state.mode = mode
-        self.state.base = seed
-        self.state.current = seed
+        self.state.switch(mode, seed)
         self.state.draws = 0
         self.seed_backends(seed)
-        if mode == "per-cell":
+        self._apply_mode()
+        self.recorder.reseeded(seed, self.state.mode, self.states())
+
+    def deactivate(self) -> None:
+        self.state.switch(SeedMode.OFF, None)
+        self._apply_mode()
+
+    def _apply_mode(self) -> None:
+        """Patches and task seeding on in per-cell mode, off otherwise."""
+        if self.state.mode == SeedMode.PER_CELL:
             for backend in self.loaded_backends():
                 self._patch(backend)
             self._task_seeding().start(self)
@@ -237,15 +262,23 @@ class Repro(Configurable):
             self._unpatch_all()
             if self.tasks is not None:
                 self.tasks.stop()
-        self.recorder.reseeded(seed, mode, self.states())
 
-    def deactivate(self) -> None:
-        self.state.mode = "off"
-        self.state.base = None
-        self.state.current = None
-        self._unpatch_all()
-        if self.tasks is not None:
-            self.tasks.stop()
+    @contextmanager
+    def reseeded(self, seed: int, own_counters: bool = True) -> Iterator[None]:
+        """Run the block with every loaded backend seeded with *seed* and *seed* in force
+        (see :meth:`SeedState.reseeded <repro.kernel.session.SeedState.reseeded>`); on the way
+        out the seed state is as before, and so are the patches if a ``%seed`` in the block
+        switched the mode. The generators are left as the block left them."""
+        state = self.state
+        mode = state.mode
+        with state.reseeded(seed, own_counters):
+            try:
+                self.seed_backends(seed)
+                yield
+            finally:
+                switched = state.mode != mode
+        if switched:
+            self._apply_mode()
 
     def start_cell(self, source_digest: str) -> tuple[int | None, dict[str, bytes]]:
         """Before each cell: re-seed when per-cell seeding is on; return the seed and the states.
@@ -259,13 +292,14 @@ class Repro(Configurable):
         failed = self._failed
         for backend in self.backends:
             if backend.module in modules and backend.name not in failed:
-                try:
-                    state = None if seed is None else backend.seed(seed)
-                except KeyboardInterrupt:
-                    raise
-                except BaseException as exc:
-                    self._fail(backend, "seed", exc)
-                    continue
+                state = None
+                if seed is not None:
+                    seeding = guard()
+                    with seeding:
+                        state = backend.seed(seed)
+                    if seeding.error is not None:
+                        self._fail(backend, "seed", seeding.error)
+                        continue
                 if type(state) is not bytes:
                     state = self._read_state(backend)
                 if state is not None:
@@ -291,63 +325,19 @@ class Repro(Configurable):
 
         return jax.random.PRNGKey(self.state.next_entropy(32))
 
-    # -- deterministic mode ------------------------------------------------------
-
-    @contextmanager
-    def deterministic(self, seed: int, options: DeterministicOptions) -> Iterator[None]:
-        """Seed with *seed* and switch every loaded framework to deterministic mode, then restore.
-
-        *options* must have been checked, as ``%%deterministic`` checks them
-        before anything changes. Each step is all or nothing: a backend that
-        fails to switch on has undone its own changes (the built-in ones do)
-        and is reported and ignored from then on, a thread-pool limit that
-        cannot be set is reported and put back, and the cell runs with the
-        rest. Everything switched on is undone, the last first, and the seed
-        in force restored, when the cell ends, raises or is interrupted, also
-        while switching on.
-        """
-        restores: list[tuple[str, Restore]] = []
-        saved_current = self.state.current
-        self._deterministic.append((options, restores))
-        try:
-            self.state.current = seed
-            self.seed_backends(seed)
-            for backend in self.loaded_backends():
-                self._enter(backend, options, restores)
-            if options.threads:
-                self._limit_threads(options.threads, restores)
-            yield
-        finally:
-            self._deterministic.pop()
-            try:
-                undo_all(reversed(restores))
-            finally:
-                self.state.current = saved_current
-
-    def _enter(self, backend: Backend, options: DeterministicOptions, restores: list[tuple[str, Restore]]) -> None:
-        restore = self._guard(backend, "enter deterministic mode", backend.deterministic, options)
-        restore = self._restore_of(backend, "enter deterministic mode", restore)
-        if restore is not None:
-            restores.append((f"the deterministic mode of random backend {backend.name!r}", restore))
-
-    @staticmethod
-    def _limit_threads(threads: int, restores: list[tuple[str, Restore]]) -> None:
-        try:
-            restore = limit_thread_pools(threads)
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:
-            warn(f"the BLAS and OpenMP thread pools could not be limited to {threads} "
-                 f"and are left as they were: {exc!r}")
-            return
-        restores.append(("the limit on the BLAS and OpenMP thread pools", restore))
+    def deterministic(self, seed: int, options: DeterministicOptions):
+        """``with repro.deterministic(seed, options):`` see :meth:`DeterministicCells.run
+        <repro.kernel.deterministic.DeterministicCells.run>`."""
+        return self._cells.run(seed, options)
 
 
 def load(shell, seed: int | None = None, trace: bool = False) -> Repro:
     """Register repro on *shell*; loading twice keeps the first registration.
 
     With *seed*, per-cell seeding is switched on as by ``%seed``; with *trace*,
-    per-cell state digests as by ``%repro trace on``.
+    per-cell state digests as by ``%repro trace on``. Right after
+    :func:`keep_settings_for_reload` (``%reload_ext repro``), the seed state and
+    the tracing of the unloaded extension go on instead.
     """
     key = id(shell)
     repro = _active.get(key)
@@ -355,12 +345,14 @@ def load(shell, seed: int | None = None, trace: bool = False) -> Repro:
         if trace:
             repro.trace_state(True)
         return repro
+    kept = _reloading.pop(key, None)
+    _unloaded.pop(key, None)
     repro = Repro(shell) if seed is None else Repro(shell, seed=seed)
     _active[key] = repro
-    from repro.kernel.magics import ReproMagics
+    from repro.kernel.magics import register_magics
 
-    shell.register_magics(ReproMagics(shell, repro=repro))
-    repro.register()
+    register_magics(shell, repro)
+    repro.register(None if kept is None or kept[0] is not shell else kept[1])
     if trace:
         repro.trace_state(True)
     return repro
@@ -371,10 +363,21 @@ def unload(shell) -> None:
     repro = _active.pop(id(shell), None)
     if repro is None:
         return
+    _unloaded[id(shell)] = shell, repro.settings()
     repro.unregister()
     from repro.kernel.magics import unregister_magics
 
     unregister_magics(shell)
+
+
+def keep_settings_for_reload() -> None:
+    """The next :func:`load` of each shell unloaded just now goes on with its settings.
+
+    ``%reload_ext repro`` unloads, re-executes ``repro/__init__.py`` (which calls
+    this) and loads: a reload must not switch seeding off.
+    """
+    _reloading.update(_unloaded)
+    _unloaded.clear()
 
 
 def active(shell=None) -> Repro | None:

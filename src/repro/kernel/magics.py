@@ -1,11 +1,10 @@
-"""``%seed``, ``%%deterministic`` and ``%repro``: thin layers over :class:`repro.kernel.extension.Repro`.
+"""``%seed``, ``%%deterministic``, ``%%repeat`` and ``%repro``: thin layers over :class:`repro.kernel.extension.Repro`.
 
 The extension object is handed in; this module never imports the extension.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 
 from IPython.core.error import UsageError
@@ -13,9 +12,10 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from repro.kernel.backends import MAX_THREADS, DeterministicOptions
+from repro.kernel.body import run_body
 from repro.payload import CellRecord
 from repro.kernel import notice
-from repro.seeding import DEFAULT_BASE_SEED, check_seed, derive_cell_seed, hash_seed_fixed
+from repro.seeding import DEFAULT_BASE_SEED, SeedMode, check_seed, derive_cell_seed, hash_seed_fixed
 
 
 def _threads_arg(text: str | None) -> int | None:
@@ -81,7 +81,7 @@ class ReproMagics(Magics):
                 raise UsageError("%seed --once needs a seed, e.g. %seed 42 --once")
             print(describe_state(repro))
             return
-        repro.activate(seed, mode="once" if args.once else "per-cell")
+        repro.activate(seed, mode=SeedMode.ONCE if args.once else SeedMode.PER_CELL)
         warning = repro.hash_seed_warning()
         if warning:
             notice(warning)
@@ -103,18 +103,17 @@ class ReproMagics(Magics):
         repro = self._repro
         seed = _seed_arg(args.seed, "--seed")
         if seed is None:
-            seed = repro.state.current if repro.state.mode == "per-cell" else None
+            seed = repro.state.current if repro.state.mode == SeedMode.PER_CELL else None
         if seed is None:
             seed = derive_cell_seed(DEFAULT_BASE_SEED, cell)
         options = DeterministicOptions(warn_only=args.warn_only, threads=threads)
         with repro.deterministic(seed, options):
-            return run_body(self.shell, cell)
+            return run_body(self.shell, cell, "<deterministic>")
 
     @magic_arguments()
     @argument("count", nargs="?", metavar="N", help="How many runs (optional with --seeds).")
     @argument("--seeds", help="The base seeds: A:B (A to B-1) or 1,5,9; default: derived from %%seed and the cell.")
     @argument("--name", default="_repeat", help="Variable for the raw results (default: _repeat).")
-    @argument("--parallel", metavar="K", help="Not available: runs are made one after another.")
     @argument("--quiet", action="store_true", help="No progress line.")
     @cell_magic
     def repeat(self, line: str, cell: str):
@@ -157,20 +156,37 @@ class ReproMagics(Magics):
             print(format_log([CellRecord.from_payload(p) for p in payloads]))
 
 
-def run_body(shell, cell: str):
-    """Execute a cell magic's body in the user namespace; return its last expression's value.
+def register_magics(shell, repro) -> None:
+    """Add repro's magics to *shell*, and make ``%load_ext repro`` silent where repro is loaded."""
+    shell.register_magics(ReproMagics(shell, repro=repro))
+    table = shell.magics_manager.magics["line"]
+    original = table.get("load_ext")
+    if original is None or isinstance(original, _QuietLoadExt):
+        return
+    try:  # IPython's own method; IPython 9 holds a placeholder until first use, resolved when read
+        original = original.__self__.load_ext
+    except AttributeError:  # someone else's %load_ext: leave it alone
+        return
+    table["load_ext"] = _QuietLoadExt(original, shell)
 
-    Exceptions propagate, so the cell fails as a plain cell would.
+
+class _QuietLoadExt:
+    """IPython's ``%load_ext``, except that loading repro where it is loaded says nothing.
+
+    A kernel started with repro (``repro-nb kernel install``) runs a notebook's own
+    ``%load_ext repro`` too: IPython's "already loaded, use %reload_ext" would land
+    in the notebook's outputs. Loading it again changes nothing either way.
     """
-    tree = shell.transform_ast(shell.compile.ast_parse(shell.transform_cell(cell)))
-    last = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr):
-        last = ast.Expression(tree.body.pop().value)
-    namespace = shell.user_ns
-    exec(shell.compile(tree, "<deterministic>", "exec"), namespace)
-    if last is not None:
-        return eval(shell.compile(last, "<deterministic>", "eval"), namespace)
-    return None
+
+    def __init__(self, original, shell) -> None:
+        self.original = original
+        self.shell = shell
+        self.__doc__ = original.__doc__
+
+    def __call__(self, module_str: str = "", *args, **kwargs):
+        if module_str.strip() == "repro" and "repro" in self.shell.extension_manager.loaded:
+            return None
+        return self.original(module_str, *args, **kwargs)
 
 
 def unregister_magics(shell) -> None:
@@ -182,6 +198,9 @@ def unregister_magics(shell) -> None:
             func = table.get(name)
             if isinstance(getattr(func, "__self__", None), ReproMagics):
                 del table[name]
+    load_ext = manager.magics["line"].get("load_ext")
+    if isinstance(load_ext, _QuietLoadExt):
+        manager.magics["line"]["load_ext"] = load_ext.original
     instance = manager.registry.pop(ReproMagics.__name__, None)
     if instance in shell.configurables:
         shell.configurables.remove(instance)
@@ -190,9 +209,9 @@ def unregister_magics(shell) -> None:
 def describe_state(repro) -> str:
     """One paragraph saying what is seeded and how."""
     state = repro.state
-    if state.mode == "off":
+    if state.mode == SeedMode.OFF:
         head = "repro: seeding off (run %seed N to switch it on)"
-    elif state.mode == "once":
+    elif state.mode == SeedMode.ONCE:
         head = f"repro: seeded once with {state.base}; no re-seeding before cells"
     else:
         head = f"repro: seed {state.base}, re-seeding before every cell from the seed and the cell's source"

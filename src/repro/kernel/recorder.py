@@ -17,7 +17,8 @@ from typing import Callable
 from repro.kernel import warn
 from repro.kernel.backends import SEEDED_STATES_KEPT, digest_state
 from repro.payload import make_payload
-from repro.seeding import SeedState, source_digest
+from repro.kernel.session import SeedState
+from repro.seeding import source_digest
 
 #: Re-seeds for a cell with this source digest; returns the seed applied and the states.
 StartCell = Callable[[str], "tuple[int | None, dict[str, bytes]]"]
@@ -101,7 +102,7 @@ class CellRecorder:
                 cell_id=frame.cell_id,
                 source_digest=frame.source_digest,
                 seed=frame.seed,
-                seed_mode=frame.seed_mode,
+                seed_mode=str(frame.seed_mode),  # the plain value: the payload holds plain strings
                 error=not result.success,
                 before=before,
                 after=after,

@@ -14,23 +14,20 @@ below 1e-7 for more than 30 degrees of freedom). With one run there is no interv
 
 from __future__ import annotations
 
-import ast
 import html
 import keyword
 import math
 import numbers
 import sys
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 from IPython.core.error import UsageError
 
-from repro.seeding import DEFAULT_BASE_SEED, cell_seed, derive_seed, source_digest
+from repro.kernel import body
+from repro.seeding import DEFAULT_BASE_SEED, SEED_LIMIT, cell_seed, derive_seed, source_digest
 
 #: The most runs one ``%%repeat`` takes (a guard against a typo such as ``%%repeat 30000000``).
 MAX_RUNS = 100_000
-SEED_LIMIT = 2**32
 CI_METHOD = "Student t, n-1 degrees of freedom"
 
 # t(0.975, df) for df = 1..30.
@@ -334,35 +331,15 @@ def _is_terminal(stream) -> bool:
 
 def compile_body(shell, cell: str):
     """The body as (statements, last expression) code objects; UsageError when it ends in no expression."""
-    tree = shell.transform_ast(shell.compile.ast_parse(shell.transform_cell(cell)))
-    if not tree.body or not isinstance(tree.body[-1], ast.Expr):
+    statements, last = body.compile_body(shell, cell, "<repeat>")
+    if last is None:
         raise UsageError("%%repeat needs a cell that ends with an expression, the value to collect "
                          "(a number, or a dict / tuple / named tuple of numbers)")
-    last = ast.Expression(tree.body.pop().value)
-    return shell.compile(tree, "<repeat>", "exec"), shell.compile(last, "<repeat>", "eval")
-
-
-@contextmanager
-def seeded_run(repro, seed: int) -> Iterator[None]:
-    """Seed every loaded backend as a plain cell with this seed is seeded; restore the seed in force after."""
-    state, tasks = repro.state, repro.tasks  # tasks: the seeding of work sent to other processes, if on
-    saved = state.current, state.draws, None if tasks is None else tasks.submitted
-    state.current, state.draws = seed, 0
-    if tasks is not None:
-        tasks.submitted = 0
-    try:
-        repro.seed_backends(seed)
-        yield
-    finally:
-        state.current, state.draws = saved[:2]
-        if tasks is not None:
-            tasks.submitted = saved[2]
+    return statements, last
 
 
 def run_repeat(shell, repro, args, cell: str) -> None:
     """``%%repeat``: every argument checked first, then the runs, then the summary and ``args.name``."""
-    if args.parallel is not None:
-        raise UsageError("%%repeat --parallel is not available: runs are made one after another")
     name = check_name(args.name)
     digest = source_digest(cell)
     seeds = plan_seeds(args.count, args.seeds, repro.state.base, digest)
@@ -375,7 +352,8 @@ def run_repeat(shell, repro, args, cell: str) -> None:
         for run, seed in enumerate(seeds, 1):
             progress.step(f"%%repeat: run {run} of {len(seeds)} (seed {seed})")
             # As `%seed SEED` would seed this body as a cell of its own: the seed can be re-run alone.
-            with seeded_run(repro, cell_seed(seed, digest)):
+            # Afterwards the seed in force is the one before, also after a %seed in the body.
+            with repro.reseeded(cell_seed(seed, digest)):
                 exec(statements, namespace)
                 value = eval(last, namespace)
             add_run(table, seed, value, run)

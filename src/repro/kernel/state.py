@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
 
+from repro.kernel import guard
+
 DIGEST_CHARS = 16
 TOO_BIG = "<too-big>"
 UNREADABLE = "<unreadable>"
@@ -107,14 +109,13 @@ def digest_value_or_error(value: Any, limits: Limits = Limits(),
         return None, None
     start = limits.clock()
     hasher = _Hasher(limits, start + limits.seconds if deadline is None else min(deadline, start + limits.seconds))
-    try:
+    feeding = guard()  # a value's own methods may raise anything
+    with feeding:
         _feed(hasher, value, 0)
-    except _TooBig:
+    if isinstance(feeding.error, _TooBig):
         return TOO_BIG, None
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:  # a value's own methods may raise anything
-        return UNREADABLE, exc
+    if feeding.error is not None:
+        return UNREADABLE, feeding.error
     return hasher.hash.hexdigest()[:DIGEST_CHARS], None
 
 

@@ -9,7 +9,7 @@ generators it creates without a seed draw from that seed too. So a task's random
 numbers depend on what it is, never on which worker runs it or when.
 
 This module is imported in worker processes when they unpickle a task: it stays
-light (the standard library, :mod:`repro.seeding` and the backends' registry).
+light (the standard library, :mod:`repro.seeding`, the session state and the backends' registry).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Callable
 
-from repro.seeding import SeedState
+from repro.kernel.session import SeedState
+from repro.seeding import SeedMode
 
 #: In the kernel (and in processes forked from it): how to seed its backends for a task.
 _host = None
@@ -38,7 +39,7 @@ class _Worker:
         from repro.kernel.backends import load_backends
         from repro.kernel.importhook import ImportWatcher
 
-        self.state = SeedState(mode="per-cell")
+        self.state = SeedState(mode=SeedMode.PER_CELL)
         self.backends = load_backends()
         self._patched: set[str] = set()
         self._failed: set[str] = set()
@@ -49,31 +50,39 @@ class _Worker:
         ImportWatcher(self._by_module, self._on_import).install()
 
     def _setup(self, backend, seed: int) -> None:
-        from repro.kernel import warn
+        from repro.kernel import guard, warn
 
-        try:
-            backend.seed(seed)
-            if backend.name not in self._patched:
-                self._patched.add(backend.name)
-                backend.patch(self.state.next_entropy)
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:
+        def fail(exc: BaseException) -> None:
             self._failed.add(backend.name)
             warn(f"random backend {backend.name!r} failed in a worker process and is ignored there: {exc!r}")
 
-    def enter(self, seed: int):
-        self.state.current, self.state.draws, self.state.lineage = seed, 0, ""
+        with guard(fail):
+            backend.seed(seed)
+            self.patch(backend)
+
+    def patch(self, backend) -> None:
+        """Generators made without a seed follow the task's seed (a backend without patch() has none)."""
+        if backend.name not in self._patched:
+            self._patched.add(backend.name)
+            patch = getattr(backend, "patch", None)
+            if patch is not None:
+                patch(self.state.next_entropy)
+
+    def run(self, seed: int, func: Callable, args: tuple, kwargs: dict) -> Any:
+        """Call *func* seeded with *seed*. This process is a worker: nothing to put back, and
+        what runs after the task (a generator it returned, say) goes on under its seed."""
+        from repro.kernel import guard
+
+        self.state.start_worker(seed)
         loaded = self._loaded()
-        try:  # the common case, one pass: every backend seeds
+        seeding = guard()
+        with seeding:  # the common case, one pass: every backend seeds
             for seed_once in self._seeders:
                 seed_once(seed)
-        except KeyboardInterrupt:
-            raise
-        except BaseException:
+        if seeding.error is not None:
             for backend in loaded:  # the slow path names the backend that failed
                 self._setup(backend, seed)
-        return None
+        return func(*args, **kwargs)
 
     def _loaded(self) -> list:
         """The backends whose library is imported here, not failed; recomputed when imports change."""
@@ -89,9 +98,6 @@ class _Worker:
             self._loaded_list = [b for b in self._loaded_list if b.name not in self._failed]
             self._seeders = [seed_once_of(b) for b in self._loaded_list]
         return self._loaded_list
-
-    def leave(self, token) -> None:
-        return None
 
     def _on_import(self, module: str) -> None:
         backend = self._by_module.get(module)
@@ -115,12 +121,7 @@ def _seeder():
 
 def run_seeded(seed: int, func: Callable, args: tuple, kwargs: dict) -> Any:
     """Call *func* with the random libraries of this process seeded with *seed*."""
-    seeder = _seeder()
-    token = seeder.enter(seed)
-    try:
-        return func(*args, **kwargs)
-    finally:
-        seeder.leave(token)
+    return _seeder().run(seed, func, args, kwargs)
 
 
 class SeededCall:
@@ -200,12 +201,11 @@ class SeededWorkerInit:
         torch = sys.modules.get("torch")
         seed = (torch.initial_seed() if torch is not None else worker_id) % (2**32)
         state = seeder.state
-        state.current, state.draws, state.lineage = seed, 0, ""
+        state.start_worker(seed)
         if seeder is _worker:  # spawned: patch generators made without a seed, leave torch's own seeding alone
             for backend in seeder.backends:
-                if backend.module in sys.modules and backend.name not in seeder._patched:
-                    seeder._patched.add(backend.name)
-                    backend.patch(state.next_entropy)
+                if backend.module in sys.modules:
+                    seeder.patch(backend)
         if self.func is not None:
             self.func(worker_id)
 

@@ -24,16 +24,18 @@ is told so, once.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
-from typing import Callable
+from typing import Any, Callable
 
-from repro.kernel import notice, warn
+from repro.kernel import guard, notice, warn
+from repro.kernel.backends import Restore
 from repro.kernel.importhook import ImportWatcher
+from repro.kernel.session import SeedState
 from repro.kernel.tasks import SeededCall, SeededItem, SeededWorkerInit, seed_once_of, set_host
-from repro.seeding import SeedState, derive_seed
-
-Restore = Callable[[], None]
+from repro.kernel.undo import undo_all
+from repro.seeding import SeedMode, derive_seed
 
 # Targets of processes that pools start for themselves: their tasks are seeded one by one.
 _INTERNAL_TARGETS = ("multiprocessing.", "concurrent.futures.", "joblib.", "loky.", "torch.")
@@ -50,29 +52,45 @@ class _Host:
     def __init__(self, repro) -> None:
         self._repro = repro
         self.state = repro.state
+        self._kernel = os.getpid()
         self._key: tuple = ()
         self._seeders: list = []
 
-    def enter(self, seed: int):
-        state = self.state
-        token = (state.current, state.draws, state.lineage)
-        state.current, state.draws, state.lineage = seed, 0, ""
-        key = (len(sys.modules), len(self._repro._failed))
+    def run(self, seed: int, func: Callable, args: tuple, kwargs: dict) -> Any:
+        """Call *func* seeded with *seed*. In the kernel itself (joblib's sequential backend), the
+        kernel's generators and counters are put back afterwards: its own streams go on as if
+        the task had run in a worker process, whatever the number of workers."""
+        if os.getpid() != self._kernel:  # a forked worker: nothing of its own to put back
+            with self.state.reseeded(seed):
+                self._seed(seed)
+                return func(*args, **kwargs)
+        repro = self._repro
+        loaded = repro.loaded_backends()
+        saved = repro.saved_states(loaded)
+        try:
+            with self.state.reseeded(seed):
+                self._seed(seed)
+                return func(*args, **kwargs)
+        finally:
+            undo_all(saved)
+            # A library the task imported (numpy imports numpy.random on first use) is
+            # seeded as if the kernel had imported it after the task, as with a worker process.
+            imported = [b for b in repro.loaded_backends() if b not in loaded]
+            if imported and self.state.current is not None:
+                repro.seed_backends(self.state.current, imported)
+
+    def _seed(self, seed: int) -> None:
+        key = (len(sys.modules), len(self._repro.failed))
         if key != self._key:  # imports or failures changed: look the loaded backends up again
             self._key = key
             self._seeders = [seed_once_of(b) for b in self._repro.loaded_backends()]
-        try:  # the common case, one pass: this runs before every task
+        seeding = guard()
+        with seeding:  # the common case, one pass: this runs before every task
             for seed_once in self._seeders:
                 seed_once(seed)
-        except KeyboardInterrupt:
-            raise
-        except BaseException:
+        if seeding.error is not None:
             self._repro.seed_backends(seed)  # guarded: the failing backend is reported and dropped
             self._key = ()
-        return token
-
-    def leave(self, token) -> None:
-        self.state.current, self.state.draws, self.state.lineage = token
 
 
 class TaskSeeding:
@@ -81,7 +99,6 @@ class TaskSeeding:
     def __init__(self, state: SeedState, states: Callable[[], dict[str, bytes]]) -> None:
         self.state = state
         self._states = states
-        self.submitted = 0  # submissions in the running cell
         self.cell = 0  # cells started, so that a persistent DataLoader knows a new cell
         self._threads_from: dict[str, bytes] | None = None  # generator states when a thread pool first ran
         self._threads_drew = False  # a thread pool's run changed a global generator
@@ -101,15 +118,11 @@ class TaskSeeding:
 
     def stop(self) -> None:
         self._watcher.uninstall()
-        while self._restores:
-            module, restore = self._restores.popitem()
-            try:
-                restore()
-            except KeyboardInterrupt:
-                raise
-            except BaseException as exc:
-                warn(f"undoing the task seeding of {module} failed: {exc!r}")
-        set_host(None)
+        restores, self._restores = self._restores, {}
+        try:
+            undo_all((f"the task seeding of {module}", restores[module]) for module in reversed(restores))
+        finally:
+            set_host(None)
 
     def _on_import(self, module: str) -> None:
         self._patch(module)
@@ -117,17 +130,12 @@ class TaskSeeding:
     def _patch(self, module: str) -> None:
         if module in self._restores:
             return
-        try:
+        with guard(lambda exc: warn(f"task seeding for {module} could not be set up: {exc!r}")):
             self._restores[module] = PATCHES[module](self)
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:
-            warn(f"task seeding for {module} could not be set up: {exc!r}")
 
     # -- per cell ------------------------------------------------------------------------
 
     def pre_run_cell(self, info=None) -> None:
-        self.submitted = 0
         self.cell += 1
         self._threads_from = None
         self._threads_drew = False
@@ -149,12 +157,12 @@ class TaskSeeding:
     def thread_pool_submitted(self) -> None:
         """A task went to a thread pool executor: compare the generators at the end of the cell."""
         # Not while in_threads watches a whole run: the pool dispatches from its own threads too.
-        if self._threads_from is None and self.state.mode == "per-cell" and not self._watching:
+        if self._threads_from is None and self.state.mode == SeedMode.PER_CELL and not self._watching:
             self._threads_from = self._read()
 
     def in_threads(self, call: Callable):
         """Run a thread pool's whole map (*call*) and note whether it changed a global generator."""
-        if self.state.mode != "per-cell":
+        if self.state.mode != SeedMode.PER_CELL:
             return call()
         before = self._read()
         self._watching += 1
@@ -168,10 +176,10 @@ class TaskSeeding:
     def next_seed(self) -> int | None:
         """The seed of the next task the running cell submits; None when seeding is not per cell."""
         state = self.state
-        if state.mode != "per-cell" or state.current is None or getattr(self._local, "inside", False):
+        if state.mode != SeedMode.PER_CELL or state.current is None or getattr(self._local, "inside", False):
             return None
-        self.submitted += 1
-        return derive_seed(state.current, "task", self.submitted)
+        state.submitted += 1
+        return derive_seed(state.current, "task", state.submitted)
 
     def call(self, func: Callable) -> Callable:
         seed = self.next_seed()
@@ -364,7 +372,7 @@ def _patch_dataloader(seeding: TaskSeeding) -> Restore:
             # Persistent workers would carry their generators over from the cell that
             # started them: a new cell starts new workers, seeded from that cell.
             iterator = self.__dict__.get("_iterator")
-            if (self.persistent_workers and iterator is not None and seeding.state.mode == "per-cell"
+            if (self.persistent_workers and iterator is not None and seeding.state.mode == SeedMode.PER_CELL
                     and self.__dict__.get("_repro_cell") != seeding.cell):
                 iterator._shutdown_workers()
                 self._iterator = None

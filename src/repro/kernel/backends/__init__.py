@@ -1,7 +1,10 @@
 """Random backends: one small adapter per library that keeps a global generator.
 
-A backend is any object with the attributes and methods of :class:`Backend`.
-Backends are found through the ``repro.backends`` entry-point group; repro's
+A backend is any object with the attributes ``name`` and ``module`` and the
+methods ``seed(seed)`` and ``state()`` of :class:`Backend`; ``patch(entropy)``,
+``deterministic(options)``, ``seed_once(seed)`` and ``snapshot()`` are optional
+(an object without them is treated as :class:`Backend`'s defaults: nothing to
+patch, no deterministic mode, a state that cannot be put back). Backends are found through the ``repro.backends`` entry-point group; repro's
 own register there too. A third-party package adds one with::
 
     [project.entry-points."repro.backends"]
@@ -22,7 +25,7 @@ from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Callable
 
-from repro.kernel import warn
+from repro.kernel import guard, warn
 
 ENTRY_POINT_GROUP = "repro.backends"
 
@@ -97,6 +100,14 @@ class Backend:
     def deterministic(self, options: DeterministicOptions) -> Restore:
         """Switch the library's deterministic mode on; return what restores it."""
         return _nothing_to_restore
+
+    def snapshot(self) -> Restore | None:
+        """The generators' whole state now, as a function that puts it back; None if it cannot.
+
+        Used around a task that runs in the kernel itself (joblib's sequential
+        backend), so that the kernel's streams go on as if it had run elsewhere.
+        """
+        return None
 
 
 def digest_state(state: bytes) -> str:
@@ -186,7 +197,10 @@ def load_backends() -> list[Backend]:
         if ep.name in seen:
             continue
         seen.add(ep.name)
-        try:
+        def broken(exc: BaseException, ep=ep) -> None:  # a broken third-party plugin must not break the kernel
+            warn(f"random backend {ep.name!r} ({ep.value}) failed to load and is ignored: {exc!r}")
+
+        with guard(broken):
             obj = ep.load()
             backend = obj() if isinstance(obj, type) else obj
             name, module = backend.name, backend.module
@@ -194,10 +208,5 @@ def load_backends() -> list[Backend]:
                 raise TypeError(f"backend name and module must be non-empty strings, got {name!r} and {module!r}")
             if name in backends:
                 raise ValueError(f"another backend is already named {name!r}")
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:  # a broken third-party plugin must not break the kernel
-            warn(f"random backend {ep.name!r} ({ep.value}) failed to load and is ignored: {exc!r}")
-            continue
-        backends[name] = backend
+            backends[name] = backend
     return [backends[name] for name in sorted(backends)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import struct
 import sys
 from typing import Callable
 
@@ -13,6 +15,7 @@ from repro.kernel.backends import Backend, MemoryView, Restore, SeededStates, me
 # of 2,500, which matters after a cell has pushed the state out of the cache.
 _FINGERPRINT_WORDS = 16
 _POS_OFFSET = 624 * 4
+_STATE_SIZE = _POS_OFFSET + 4
 
 
 class NumpyBackend(Backend):
@@ -22,6 +25,7 @@ class NumpyBackend(Backend):
     def __init__(self) -> None:
         self._seeded = SeededStates()  # seed -> state() right after seeding
         self._views: tuple[MemoryView, MemoryView] | None = None  # key[0:16] and pos of one MT19937
+        self._gauss_at: int | None | bool = False  # where RandomState keeps its cached normal; False: not looked for
 
     def seed(self, seed: int) -> bytes:
         sys.modules["numpy.random"].seed(seed)
@@ -68,3 +72,40 @@ class NumpyBackend(Backend):
                 bit_generator_module.randbits = original
 
         return restore
+
+    def snapshot(self) -> Restore:
+        """The legacy generator's whole state (the MT19937 words, its position and the cached
+        normal of ``randn``), copied in and out of memory where its layout is the one known."""
+        rand = sys.modules["numpy.random"].mtrand._rand
+        bit_generator = rand._bit_generator
+        if self._gauss_at is False:
+            self._gauss_at = _gauss_offset(type(rand)) if type(bit_generator).__name__ == "MT19937" else None
+        if self._gauss_at is None or type(bit_generator).__name__ != "MT19937":
+            state = rand.get_state()
+            return lambda: rand.set_state(state)
+        words = memory_view(bit_generator, bit_generator.ctypes.state_address, _STATE_SIZE)
+        gauss = memory_view(rand, id(rand) + self._gauss_at, 16)
+        saved = words.read(), gauss.read()
+
+        def restore() -> None:
+            if rand._bit_generator is bit_generator:
+                words.write(saved[0])
+                gauss.write(saved[1])
+
+        return restore
+
+
+def _gauss_offset(cls: type) -> int | None:
+    """Where an object of this RandomState class keeps ``int has_gauss; double gauss``, found on a
+    fresh one; None if it is not found as expected (get_state() is used then)."""
+    probe = cls(sys.modules["numpy.random"].MT19937(0))  # RandomState(0) would draw entropy first
+    name, key, pos = probe.get_state()[:3]
+    marker = 0.6180339887498949
+    probe.set_state((name, key, pos, 1, marker))
+    raw = ctypes.string_at(id(probe), cls.__basicsize__)
+    at = raw.find(struct.pack("=d", marker)) - 8
+    if at < 0 or struct.unpack_from("=i", raw, at)[0] != 1:
+        return None
+    probe.set_state((name, key, pos, 0, 0.0))
+    raw = ctypes.string_at(id(probe), cls.__basicsize__)
+    return at if struct.unpack_from("=id", raw, at) == (0, 0.0) else None

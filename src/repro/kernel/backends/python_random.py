@@ -64,6 +64,22 @@ class PythonRandomBackend(Backend):
             return views[0].read() + gauss
         return _state_bytes(inst.getstate())[:FINGERPRINT_SIZE] + gauss
 
+    def snapshot(self) -> Restore:
+        """The global generator's whole state, copied out of memory where its layout is the one known."""
+        inst = sys.modules["random"]._inst
+        views = self._views_of(inst)
+        if views is None:
+            state = inst.getstate()
+            return lambda: inst.setstate(state)
+        whole, gauss = views[1], inst.gauss_next
+        saved = whole.read()
+
+        def restore() -> None:
+            whole.write(saved)
+            inst.gauss_next = gauss
+
+        return restore
+
     def _views_of(self, inst: object) -> tuple[MemoryView, MemoryView] | None:
         """Views of *inst*'s C state (fingerprint, whole), or None where the layout is not the one expected."""
         views = self._views

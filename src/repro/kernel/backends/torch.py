@@ -155,6 +155,18 @@ class TorchBackend(Backend):
             state += _generator_state(generator)
         return state
 
+    def snapshot(self) -> Restore:
+        """The CPU generator's state and every initialised device's."""
+        torch = sys.modules["torch"]
+        saved = [(generator, generator.get_state())
+                 for generator in (torch.default_generator, *_device_generators(torch))]
+
+        def restore() -> None:
+            for generator, state in saved:
+                generator.set_state(state)
+
+        return restore
+
     def _engine_of(self, cpu) -> tuple[MemoryView, MemoryView] | None:
         if self._engine is False:
             try:
