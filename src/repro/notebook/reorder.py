@@ -34,6 +34,7 @@ from repro.notebook.markers import cell_markers
 from repro.notebook.outcome import compare_cells, notebook_status
 from repro.notebook.results import CellStatus, NotebookResult, NotebookRun, NotebookStatus
 from repro.payload import parse_records
+from repro.seeding import SeedMode
 
 #: ``--recorded-order``: ``auto`` runs in the recorded order when the counts are out of
 #: order and the notebook fails or differs top to bottom; ``always`` whenever the counts
@@ -195,7 +196,7 @@ def judge_recorded_order(nb, order: list[int], run: NotebookRun, options: Compar
 def _draws_without_cell_seeds(run: NotebookRun) -> bool:
     """Whether a cell of *run* drew random numbers from a stream not seeded per cell: then the
     numbers it got depend on what ran before it (``%seed`` seeds each cell by its code)."""
-    return any(record.seed_mode != "per-cell" and any(b.consumed for b in record.backends.values())
+    return any(record.seed_mode != SeedMode.PER_CELL and any(b.consumed for b in record.backends.values())
                for record in parse_records(run.records).values())
 
 
