@@ -34,7 +34,7 @@ class KernelCall:
 
 
 #: Loads the extension on the kernel's shell, with the run's settings.
-PRELOAD = KernelCall("repro.kernel.entry", "preload", ("shell", "seed", "trace", "max_bytes"))
+PRELOAD = KernelCall("repro.kernel.entry", "preload", ("shell", "seed", "trace", "max_bytes", "max_output"))
 #: The environment as JSON text (:func:`repro.environment.capture_environment_json`).
 ENVIRONMENT = KernelCall("repro.environment", "capture_environment_json", ())
 #: Whether the extension is loaded: this module is in ``sys.modules`` once it is.
@@ -53,15 +53,15 @@ try:
 except ImportError:
     pass
 else:
-    {function}(get_ipython(), seed={seed!r}, trace={trace!r}, max_bytes={max_bytes!r})
+    {function}(get_ipython(), seed={seed!r}, trace={trace!r}, max_bytes={max_bytes!r}, max_output={max_output!r})
 """
 _EXEC = 'exec(compile({body!r}, "<repro preload>", "exec"), {{"get_ipython": get_ipython, "__name__": "__repro_preload__"}})'
 
 
-def preload_statement(seed: int | None, trace: bool, max_bytes: int | None) -> str:
+def preload_statement(seed: int | None, trace: bool, max_bytes: int | None, max_output: int | None = None) -> str:
     """The one statement that loads repro in the kernel; it binds nothing where it runs."""
     body = _PRELOAD_BODY.format(module=PRELOAD.module, function=PRELOAD.function, seed=seed,
-                                trace=bool(trace), max_bytes=max_bytes)
+                                trace=bool(trace), max_bytes=max_bytes, max_output=max_output)
     return _EXEC.format(body=body)
 
 

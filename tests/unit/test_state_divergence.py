@@ -117,7 +117,7 @@ def test_the_preload_switches_tracing_on_unless_told_not_to():
     from repro.notebook.options import ExecuteOptions
 
     code = preload_code(ExecuteOptions(seed=7))
-    assert "preload(get_ipython(), seed=7, trace=True, max_bytes=None)" in code
+    assert "preload(get_ipython(), seed=7, trace=True, max_bytes=None, max_output=104857600)" in code
     compile(code, "<preload>", "exec")
     assert "trace=False" in preload_code(ExecuteOptions(trace_state=False))
     assert "max_bytes=16" in preload_code(ExecuteOptions(trace_max_bytes=16))

@@ -105,13 +105,17 @@ class _Client(NotebookClient):
             return cell
         try:
             cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-            exceeded = self.budget.exceeded(cell_index)
-            if exceeded is not None:
-                raise exceeded
-            return cell
-        except BaseException:
+        except BaseException as exc:
             self.stopped_early = True  # nothing more is asked of this kernel: it may be busy or gone
+            exceeded = self.budget.exceeded(cell_index)
+            if exceeded is not None and isinstance(exc, Exception):  # the interrupt it caused, say
+                raise exceeded from None
             raise
+        exceeded = self.budget.exceeded(cell_index)
+        if exceeded is not None:
+            self.stopped_early = True
+            raise exceeded
+        return cell
 
     def process_message(self, msg: dict, cell, cell_index: int):
         self.watchdog.touch()
@@ -124,6 +128,10 @@ class _Client(NotebookClient):
         marker = self.budget.marker(cell_index)
         if marker is not None:
             outs.append(new_output(**marker))
+            # Stop the cell: what it would still write is only dropped, and it piles up in the
+            # sockets' queues faster than it is read.
+            task = asyncio.ensure_future(self.km.interrupt_kernel())
+            task.add_done_callback(_retrieve)
         return None
 
     @asynccontextmanager
@@ -236,7 +244,8 @@ def _retrieve(future: asyncio.Future) -> None:
 
 def preload_code(options: ExecuteOptions) -> str:
     """The preload statement (:mod:`repro.kernel_calls`) with the run's seed and state-tracing settings."""
-    return kernel_calls.preload_statement(options.seed, options.trace_state, options.trace_max_bytes)
+    return kernel_calls.preload_statement(options.seed, options.trace_state, options.trace_max_bytes,
+                                          options.max_output_bytes)
 
 
 def execute_notebook(

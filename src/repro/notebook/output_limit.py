@@ -4,7 +4,7 @@ nbclient appends every output message to the cell and joins the streams at the
 cell's end; a cell printing a gigabyte would be held several times over. The
 client counts each cell's output as it arrives (:meth:`OutputBudget.admit`); past
 the limit, further output of that cell is dropped (one marker output says so), the
-cell runs to its end, and the notebook then fails at that cell with the size written.
+kernel is interrupted, and the notebook fails at that cell with the size received.
 """
 
 from __future__ import annotations
