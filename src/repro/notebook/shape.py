@@ -30,6 +30,9 @@ def notebook_shape_problem(nb: Any, joined: bool = True) -> str | None:
     file, a text may also be a list of strings.
     """
     is_text = _is_str if joined else _is_str_or_lines
+    minor = nb.get("nbformat_minor")
+    if isinstance(minor, bool) or not isinstance(minor, int) or minor < 0:  # nbformat cannot write it back
+        return "nbformat_minor must be a whole number"
     metadata = nb.get("metadata", {})
     if not isinstance(metadata, dict):
         return "metadata must be an object"
@@ -80,7 +83,9 @@ def _cell_problem(cell: Any, is_text) -> str | None:
     count = cell.get("execution_count")
     if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
         return "execution_count must be a whole number or null"
-    outputs = cell.get("outputs", [])
+    if "outputs" not in cell:  # an empty list where there are none: nbformat cannot write it back
+        return "outputs is missing"
+    outputs = cell["outputs"]
     if not isinstance(outputs, list):
         return "outputs must be a list"
     for position, output in enumerate(outputs):
