@@ -98,11 +98,14 @@ def mutated(draw):
 
 def _check_sendable_and_writable(nb) -> None:
     """What record does with a notebook it read: send each source to a kernel, write it back."""
-    import nbformat
+    import tempfile
+
+    from repro.notebook.io import write_notebook_atomic
 
     for cell in nb.cells:
         cell.source.encode("utf-8")
-    nbformat.writes(nb, capture_validation_error={}).encode("utf-8")
+    with tempfile.TemporaryDirectory() as folder:
+        write_notebook_atomic(nb, Path(folder) / "written.ipynb")
 
 
 def _check_reports(result) -> None:

@@ -195,6 +195,10 @@ def _read_or_input_error(path: Path, data: bytes):
         assert message.strip() and "\n" not in message and "\r" not in message
         return None
     assert hasattr(nb, "cells") and hasattr(nb, "metadata")
+    # What record does with it: every source sent to a kernel, the notebook written back.
+    for cell in nb.cells:
+        cell.source.encode("utf-8")
+    write_notebook_atomic(nb, path.with_name("written.ipynb"))
     return nb
 
 

@@ -33,7 +33,9 @@ def notebook_shape_problem(nb: Any, joined: bool = True) -> str | None:
     minor = nb.get("nbformat_minor")
     if isinstance(minor, bool) or not isinstance(minor, int) or minor < 0:  # nbformat cannot write it back
         return "nbformat_minor must be a whole number"
-    metadata = nb.get("metadata", {})
+    if "metadata" not in nb:  # nbformat cannot write it back
+        return "metadata is missing"
+    metadata = nb["metadata"]
     if not isinstance(metadata, dict):
         return "metadata must be an object"
     for key in ("kernelspec", "repro", "language_info"):
@@ -78,6 +80,9 @@ def _cell_problem(cell: Any, is_text) -> str | None:
         return "metadata.repro must be an object"
     if "id" in cell and not isinstance(cell["id"], str):
         return "id must be a string"
+    attachments = cell.get("attachments", {})
+    if not isinstance(attachments, dict) or not all(isinstance(a, dict) for a in attachments.values()):
+        return "attachments must be an object of objects"
     if cell["cell_type"] != "code":
         return None
     count = cell.get("execution_count")
@@ -103,7 +108,9 @@ def _output_problem(output: Any, is_text) -> str | None:
         # be reported as missing from the new outputs although it is stored
         return f"output_type must be one of {', '.join(OUTPUT_TYPES)}, not {_quoted(kind)}"
     if kind == "stream":
-        if not is_text(output.get("text", "")):
+        if "text" not in output:  # nbformat cannot write it back
+            return "text is missing"
+        if not is_text(output["text"]):
             return "text must be text"
         if not isinstance(output.get("name", "stdout"), str):
             return "name must be a string"
