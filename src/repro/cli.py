@@ -1,7 +1,8 @@
 """The ``repro-nb`` command. ``main(argv) -> int`` so it is testable in-process.
 
 Exit codes: 0 reproduced / success, 1 differs, failed or unverified (nothing compared;
-0 with ``--allow-unverified``), 2 usage error or bad input.
+0 with ``--allow-unverified``), 2 usage error, bad input or stdout unwritable (a full disk),
+128 + N stopped by signal N; 141 (128 + SIGPIPE), quietly, when stdout's reader is gone.
 Heavy modules (nbclient, nbformat) are imported only by the commands that need them.
 """
 
@@ -18,10 +19,12 @@ from typing import Callable
 from repro import __version__
 from repro.notebook.errors import InputError
 from repro.notebook.settings import SETTINGS, Setting, from_args, parse_seed
+from repro.notebook.terminal import StdoutError, flush_stdout, printable_line, say, write_stdout
 
 EXIT_OK = 0
 EXIT_DIFFERS = 1
 EXIT_USAGE = 2
+EXIT_PIPE_CLOSED = 128 + 13  # SIGPIPE's number on every POSIX system: what `yes | head` reports
 
 
 class _Parser(argparse.ArgumentParser):
@@ -135,6 +138,16 @@ def build_parser(table: tuple[Setting, ...] = SETTINGS) -> argparse.ArgumentPars
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``repro-nb ARGV`` (default: the process's arguments) and return its exit code."""
+    try:
+        code = _main(argv)
+        flush_stdout()  # what is still buffered fails here, not in Python's flush at exit
+    except StdoutError as exc:  # a closed pipe ends quietly, as `head` expects; a full disk is one line
+        return EXIT_PIPE_CLOSED if exc.settle("repro-nb: cannot write the report") else EXIT_USAGE
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     # jsonschema (under nbformat) imports rfc3987-syntax when it is installed, as
     # JupyterLab's dependencies make it, to check "iri" string formats that no
     # notebook schema uses; building its grammar costs about 1.5 s at every start.
@@ -153,19 +166,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = command(args)
     except InputError as exc:
-        from repro.notebook.terminal import printable
-
-        print(f"repro-nb: error: {printable(exc)}", file=sys.stderr)
+        say(f"repro-nb: error: {printable_line(exc)}")
         code = EXIT_USAGE
     except KeyboardInterrupt:
         code = EXIT_DIFFERS
         if not received:
-            print("repro-nb: interrupted", file=sys.stderr)
+            say("repro-nb: interrupted")
     finally:
         _restore_signals(previous)
     if received:
         name = signal.Signals(received[0]).name
-        print(f"repro-nb: stopped by {name}: kernels shut down, no notebook left half-written", file=sys.stderr)
+        say(f"repro-nb: stopped by {name}: kernels shut down, no notebook left half-written")
         return 128 + received[0]
     return code
 
@@ -209,39 +220,34 @@ def _selected(args) -> list[Path]:
     chosen = select_shard(paths, args.shard)
     if not chosen:
         index, total = args.shard
-        print(f"repro-nb: shard {index}/{total} is empty: {len(paths)} notebook(s) make fewer than "
-              f"{total} shares", file=sys.stderr)
+        say(f"repro-nb: shard {index}/{total} is empty: {len(paths)} notebook(s) make fewer than "
+             f"{total} shares")
     return chosen
 
 
 def _check_report_path(args) -> None:
-    """Before anything runs: a report never goes over a notebook or any input."""
-    target = args.junit_xml
-    if target is None:
-        return
-    if target.suffix == ".ipynb":
-        raise InputError(f"--junit-xml {target}: refusing to write a report over a notebook")
-    if target.is_dir():
-        raise InputError(f"--junit-xml {target}: is a directory")
-    inputs = [*getattr(args, "notebooks", ()), *(p for p in (getattr(args, "a", None), getattr(args, "b", None)) if p)]
-    resolved = target.resolve()
-    for path in inputs:
-        if Path(path).resolve() == resolved:
-            raise InputError(f"--junit-xml {target}: is one of the inputs")
+    """Before anything runs: a report never goes over a notebook or any input, and can be written."""
+    if args.junit_xml is not None:
+        from repro.notebook.io import check_report_target
+
+        inputs = [*getattr(args, "notebooks", ()), *(p for p in (getattr(args, "a", None), getattr(args, "b", None)) if p)]
+        check_report_target(args.junit_xml, inputs, f"--junit-xml {args.junit_xml}")
 
 
 def _emit(results, args, allow_unverified: bool = False) -> None:
     from repro.notebook import report
     from repro.notebook.terminal import use_colour
 
-    if args.format == "json":
-        print(report.render_json(results))
-    else:
-        print(report.render_text(results, colour=use_colour(sys.stdout)))
-    if args.junit_xml is not None:
-        from repro.notebook.io import write_bytes_atomic
+    try:
+        if args.format == "json":
+            write_stdout(report.render_json(results))
+        else:
+            write_stdout(report.render_text(results, colour=use_colour(sys.stdout)))
+    finally:  # written also when stdout failed: `| head` still leaves the whole report in a file
+        if args.junit_xml is not None:
+            from repro.notebook.io import write_bytes_atomic
 
-        write_bytes_atomic(args.junit_xml, report.render_junit(results, allow_unverified=allow_unverified))
+            write_bytes_atomic(args.junit_xml, report.render_junit(results, allow_unverified=allow_unverified))
 
 
 def _verify(args) -> int:
@@ -260,7 +266,7 @@ def _verify(args) -> int:
 
 
 def _record(args) -> int:
-    from repro.notebook.terminal import ProgressLine, printable
+    from repro.notebook.terminal import ProgressLine
     from repro.notebook.verify import record_notebooks
 
     options = _options(args)
@@ -271,9 +277,9 @@ def _record(args) -> int:
         progress.clear()
     for result in results:
         if result.written:
-            print(printable(result.message))
+            write_stdout(printable_line(result.message))
         else:
-            print(printable(f"FAILED {result.path}: {result.message}"), file=sys.stderr)
+            say(printable_line(f"FAILED {result.path}: {result.message}"))
     return EXIT_OK if all(r.written for r in results) else EXIT_DIFFERS
 
 
@@ -323,5 +329,5 @@ def _kernel_install(args) -> int:
         except OSError as exc:
             raise InputError(f"cannot install the kernelspec: {exc.strerror or exc}"
                              " (try --user or --sys-prefix)") from None
-    print(f"installed kernelspec {args.name} in {destination}")
+    write_stdout(f"installed kernelspec {args.name} in {printable_line(destination)}")
     return EXIT_OK

@@ -306,3 +306,16 @@ def test_parallel_jobs_and_shards(tmp_path, capsys):
     assert names == [["nb0.ipynb", "nb2.ipynb"], ["nb1.ipynb"]]
     code, _, err = run_cli(capsys, "verify", "--shard", "3/2", str(tmp_path))
     assert code == 2 and "1 <= I <= N" in err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+@pytest.mark.parametrize("report", ["text", "json"])
+def test_verify_to_a_full_disk_is_one_line_and_exit_2(tmp_path, report):
+    import subprocess
+
+    path = write_notebook(tmp_path / "tiny.ipynb", "print(1)")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "repro", "verify", "--format", report, str(path)],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr == "repro-nb: cannot write the report: No space left on device\n"

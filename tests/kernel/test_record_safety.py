@@ -96,3 +96,17 @@ def test_sigterm_stops_every_kernel_and_leaves_nothing_behind(tmp_path):
     assert not alive
     assert not list(scratch.rglob("*.json")), list(scratch.rglob("*"))  # connection files hold the kernels' keys
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["slow0.ipynb", "slow1.ipynb"]
+
+
+def test_duplicate_cell_ids_are_renewed_with_one_note_not_nbformats_warnings(tmp_path, capsys):
+    path = tmp_path / "copied.ipynb"
+    cells = [{"cell_type": "code", "id": "same", "metadata": {}, "source": f"print({i})", "outputs": [],
+              "execution_count": None} for i in range(3)]
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "cells": cells,
+                                "metadata": {"kernelspec": {"name": "python3", "display_name": "P"}}}))
+    code, out, err = run_cli(capsys, "record", str(path))
+    assert code == 0, err
+    assert err == ""  # no DuplicateCellId warning, with nbformat's source line under it
+    assert out.count("\n") == 1 and "note: 2 duplicate cell ids were renewed (cells 2, 3)" in out
+    ids = [cell["id"] for cell in nbformat.read(path, 4).cells]
+    assert ids[0] == "same" and len(set(ids)) == 3

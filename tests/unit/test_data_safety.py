@@ -169,27 +169,38 @@ def test_the_help_epilog_shows_the_magics_as_typed(capsys):
 # -- 16. terminal and report injection ----------------------------------------------------------
 
 
-HOSTILE = "\x1bc\x1b[31mred\x00\x07\ud800\u202eevil"
+HOSTILE = "\x1bc\x1b[31mred\x00\x07\u202eevil"
 
 
-def _differing_pair(tmp_path):
+def _differing_pair(hostile: str = HOSTILE):
     a = notebook("print(1)")
     a.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="ok\n")]
     a.cells[1].execution_count = 1
     b = nbformat.from_dict(json.loads(json.dumps(a)))
-    b.cells[1].outputs = [nbformat.v4.new_output("error", ename="ValueError", evalue=HOSTILE, traceback=[])]
-    paths = tmp_path / "a.ipynb", tmp_path / "b.ipynb"
-    for nb, path in zip((a, b), paths):
-        path.write_text(json.dumps(nb), encoding="utf-8", errors="surrogatepass")
-    return paths
+    b.cells[1].outputs = [nbformat.v4.new_output("error", ename="ValueError", evalue=hostile, traceback=[])]
+    return a, b
 
 
 def test_control_characters_reach_neither_the_terminal_nor_the_junit_file(tmp_path, capsys):
-    a, b = _differing_pair(tmp_path)
+    paths = tmp_path / "a.ipynb", tmp_path / "b.ipynb"
+    for nb, path in zip(_differing_pair(), paths):
+        path.write_text(json.dumps(nb), encoding="utf-8")
     report = tmp_path / "report.xml"
-    code, out, err = run_cli(capsys, "diff", str(a), str(b), "--junit-xml", str(report))
+    code, out, err = run_cli(capsys, "diff", *map(str, paths), "--junit-xml", str(report))
     assert code == 1
-    assert not any(ch in out for ch in "\x1b\x00\x07\u202e") and "\\x1bc" in out and "\\ud800" in out
-    out.encode("utf-8")  # no lone surrogate left to fail a terminal's encoder
+    assert not any(ch in out for ch in "\x1b\x00\x07\u202e") and "\\x1bc" in out and "\\u202e" in out
     root = ET.parse(report).getroot()  # well-formed XML 1.0
     assert root.get("failures") == "1" and "\\x1b[31mred" in root.find("testcase/failure").text
+
+
+def test_a_lone_surrogate_in_new_outputs_is_shown_escaped():
+    # No notebook file holds one (reading refuses it), but a kernel's JSON message can.
+    from repro.notebook.outcome import diff_result
+    from repro.notebook.report import render_junit, render_text
+    from repro.options import Options
+
+    result = diff_result(Path("nb.ipynb"), *_differing_pair("bad \ud800 half"), Options().compare)
+    text = render_text([result])
+    text.encode("utf-8")  # no lone surrogate left to fail a terminal's encoder
+    assert "\\ud800" in text
+    assert "\\ud800" in ET.fromstring(render_junit([result])).find("testcase/failure").text

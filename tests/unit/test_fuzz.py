@@ -1,7 +1,10 @@
 """Notebooks nobody thought of: generated from the nbformat v4 shape, then mutated.
 
 The property, for the reader, ``diff`` and every report renderer: one line and exit 2,
-or a valid result; never a traceback; the JSON and JUnit reports always parse.
+or a valid result; never a traceback; the JSON and JUnit reports always parse. A
+notebook read is valid all through: every source can be sent to a kernel and the whole
+notebook written back as UTF-8 (no lone surrogate anywhere). A file name, whatever
+characters it holds, stays on its one line of the report.
 
 The example count is modest so that CI stays fast; run it longer with
 ``REPRO_FUZZ_EXAMPLES=5000 python -m pytest tests/unit/test_fuzz.py``.
@@ -93,6 +96,18 @@ def mutated(draw):
     return data
 
 
+def _check_sendable_and_writable(nb) -> None:
+    """What record does with a notebook it read: send each source to a kernel, write it back."""
+    import tempfile
+
+    from repro.notebook.io import write_notebook_atomic
+
+    for cell in nb.cells:
+        cell.source.encode("utf-8")
+    with tempfile.TemporaryDirectory() as folder:
+        write_notebook_atomic(nb, Path(folder) / "written.ipynb")
+
+
 def _check_reports(result) -> None:
     text = render_text([result])
     text.encode("utf-8")  # no lone surrogate reaches a terminal
@@ -112,6 +127,8 @@ def test_read_diff_and_report_give_a_result_or_one_line(a, b):
         except InputError as exc:
             assert "\n" not in str(exc) and str(exc).startswith("fuzz.ipynb: ")
             return
+    for nb in loaded:
+        _check_sendable_and_writable(nb)
     result = diff_result(Path("fuzz.ipynb"), loaded[0], loaded[1], Options().compare)
     assert result.status in ("reproduced", "differs", "unverified")
     _check_reports(result)
@@ -130,3 +147,38 @@ def test_the_command_line_answers_exit_0_1_or_2_with_one_line(tmp_path_factory, 
         # A notebook compared with itself: the same, or nothing to compare (no stored outputs).
         status = json.loads(out)["notebooks"][0]["status"]
         assert (code, status) in ((0, "reproduced"), (1, "unverified"))
+
+
+# What a file name on a command line can hold: any character but "/" and NUL, and as lone
+# surrogates only \udc80-\udcff, Python's stand-ins for bytes that are not UTF-8.
+name_text = st.text(
+    alphabet=st.one_of(st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)),
+                       st.sampled_from("\n\r\t\x1b\x07\x85\u2028\u202e\udc80\udcff")),
+    min_size=1, max_size=30,
+).filter(lambda name: name not in (".", ".."))
+
+
+@FUZZ
+@given(name_text, st.sampled_from(["text", "json"]))
+def test_any_file_name_stays_on_its_line_of_the_report(tmp_path_factory, capsys, name, report):
+    from hypothesis import assume
+
+    from tests.builders import notebook, stream
+
+    folder = tmp_path_factory.mktemp("names")
+    path = folder / (name + ".ipynb")
+    nb = notebook("print(1)")
+    nb.cells[1].execution_count = 1
+    nb.cells[1].outputs = [stream("1\n")]
+    try:
+        path.write_text(json.dumps(nb), encoding="utf-8")
+    except OSError:  # a name longer than the file system takes
+        assume(False)
+    code, out, err = run_cli(capsys, "diff", str(path), str(path), "--format", report)
+    assert (code, err) == (0, "")
+    if report == "json":
+        assert json.loads(out)["notebooks"][0]["path"] == str(path)
+    else:
+        out.encode("utf-8")
+        assert out.count("\n") == 1 and out.startswith("ok ") and out.endswith(": reproduced (1 code cells)\n")
+        assert not any(ch in out[:-1] for ch in "\n\r\x1b\x07\x85\u2028\u202e")

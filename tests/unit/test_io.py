@@ -195,6 +195,10 @@ def _read_or_input_error(path: Path, data: bytes):
         assert message.strip() and "\n" not in message and "\r" not in message
         return None
     assert hasattr(nb, "cells") and hasattr(nb, "metadata")
+    # What record does with it: every source sent to a kernel, the notebook written back.
+    for cell in nb.cells:
+        cell.source.encode("utf-8")
+    write_notebook_atomic(nb, path.with_name("written.ipynb"))
     return nb
 
 
@@ -301,3 +305,124 @@ def test_a_cell_source_that_is_not_text_is_refused_with_one_line(tmp_path, capsy
     code, _, err = run_cli(capsys, "diff", str(path), str(path))
     assert code == 2
     assert err.strip().count("\n") == 0 and str(path) in err
+
+
+# --------------------------------------------------------------------------- hostile content
+
+
+def _one_cell(cell: dict, **metadata) -> bytes:
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": [cell]}).encode()
+
+
+def _code(source="1", outputs=(), **extra) -> dict:
+    return {"cell_type": "code", "id": "c1", "metadata": {}, "source": source, "outputs": list(outputs),
+            "execution_count": 1, **extra}
+
+
+@pytest.mark.parametrize("output_type", ["hologram", "pyout", "", 5, None])
+def test_an_unknown_output_type_is_refused_with_one_line(tmp_path, capsys, output_type):
+    # It used to be read, then reported "only in the new outputs" although it is stored.
+    path = tmp_path / "odd.ipynb"
+    path.write_bytes(_one_cell(_code(outputs=[{"output_type": output_type, "data": {"text/plain": "1"}}])))
+    code, out, err = run_cli(capsys, "diff", str(path), str(path))
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "cell 1: output 1: output_type must be one of stream, display_data, " \
+        "execute_result, error" in err
+
+
+def test_an_error_output_traceback_must_be_lines(tmp_path):
+    path = tmp_path / "odd.ipynb"
+    path.write_bytes(_one_cell(_code(outputs=[{"output_type": "error", "ename": "E", "evalue": "",
+                                               "traceback": "not a list"}])))
+    with pytest.raises(InputError, match="cell 1: output 1: traceback must be a list of strings"):
+        read_notebook(path)
+
+
+@pytest.mark.parametrize("data, where", [
+    (_one_cell(_code('print("\ud800")')), "cell 1: source holds a lone surrogate \\ud800"),
+    (_one_cell(_code(['x = 1\n', 'print("\udfff")'])), "cell 1: source holds a lone surrogate \\udfff"),
+    (_one_cell(_code(outputs=[{"output_type": "stream", "name": "stdout", "text": ["ok\n", "\ud800"]}])),
+     "cell 1: output 1: text holds"),
+    (_one_cell(_code(outputs=[{"output_type": "display_data", "metadata": {},
+                               "data": {"text/plain": "a", "text/html": "<b>\udc80</b>"}}])),
+     "cell 1: output 1: data.text/html holds"),
+    (_one_cell(_code(), title="\ud800"), "metadata.title holds"),
+    (_one_cell({"cell_type": "markdown", "id": "m", "metadata": {"tags": ["\ud800"]}, "source": ""}),
+     "cell 1: metadata.tags holds"),
+    (_one_cell(_code(), extra={"\ud800": 1}), "a key in metadata.extra holds"),
+])
+def test_a_lone_surrogate_anywhere_is_refused_naming_where(tmp_path, data, where):
+    # JSON carries half a UTF-16 pair as \ud800; a kernel message or a UTF-8 file cannot.
+    path = tmp_path / "half.ipynb"
+    path.write_bytes(data)
+    with pytest.raises(InputError) as caught:
+        read_notebook(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: not a valid notebook: ") and where in message and "\n" not in message
+
+
+def test_a_valid_surrogate_pair_is_one_character_and_reads(tmp_path):
+    path = tmp_path / "emoji.ipynb"
+    path.write_bytes(_one_cell(_code('print("\U0001f600")')))  # written by json as \ud83d\ude00
+    assert b"\\ud83d\\ude00" in path.read_bytes()
+    assert read_notebook(path).cells[0].source == 'print("\U0001f600")'
+
+
+def test_record_refuses_a_lone_surrogate_in_a_source_before_any_kernel_starts(tmp_path, capsys, monkeypatch):
+    import repro.notebook.verify as verify
+
+    def no_kernel(*args, **kwargs):
+        raise AssertionError("a kernel was started for a notebook that cannot be sent to it")
+
+    monkeypatch.setattr(verify, "_execute", no_kernel)
+    path = tmp_path / "half.ipynb"
+    path.write_bytes(_one_cell(_code('print("\ud800")'), kernelspec={"name": "python3", "display_name": "P"}))
+    before = path.read_bytes()
+    code, out, err = run_cli(capsys, "record", str(path))
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "cell 1: source holds a lone surrogate \\ud800" in err
+    assert path.read_bytes() == before
+
+
+# --------------------------------------------------------------------------- cell ids
+
+
+def _ids_notebook(*ids):
+    nb = notebook(*(str(i) for i in range(len(ids))), markdown_first=False)
+    nb.nbformat_minor = 5
+    for cell, cell_id in zip(nb.cells, ids):
+        if cell_id is None:
+            del cell["id"]
+        else:
+            cell["id"] = cell_id
+    return nb
+
+
+def test_duplicate_and_missing_cell_ids_are_renewed_with_a_note_and_no_warning(tmp_path, recwarn):
+    run = executed(_ids_notebook("same", "same", "same", None, "other"), {}, records=None, hash_seed="0")
+    stored = store_records(run)
+    ids = [cell["id"] for cell in stored.cells]
+    assert len(set(ids)) == 5 and ids[0] == "same" and ids[4] == "other"
+    assert run.notes == ["2 duplicate cell ids were renewed (cells 2, 3)", "1 missing cell id was added (cell 4)"]
+    write_notebook_atomic(stored, tmp_path / "nb.ipynb")
+    assert [w.message for w in recwarn] == []  # nbformat's DuplicateCellId, MissingIDFieldWarning
+    assert [c["id"] for c in read_notebook(tmp_path / "nb.ipynb").cells] == ids
+
+
+def test_writing_a_notebook_with_duplicate_ids_warns_nothing(tmp_path, recwarn):
+    write_notebook_atomic(_ids_notebook("x", "x"), tmp_path / "nb.ipynb")
+    assert [w.message for w in recwarn] == []
+    assert len({c["id"] for c in read_notebook(tmp_path / "nb.ipynb").cells}) == 2
+
+
+def test_unique_ids_and_notebooks_before_ids_are_left_alone():
+    run = executed(_ids_notebook("a", "b"), {}, records=None, hash_seed="0")
+    store_records(run)
+    assert [c["id"] for c in run.notebook.cells] == ["a", "b"] and run.notes == []
+    old = notebook("1", "2")
+    old.nbformat_minor = 4
+    for cell in old.cells:
+        cell.pop("id", None)
+    old_run = executed(old, {}, records=None, hash_seed="0")
+    store_records(old_run)
+    assert all("id" not in c for c in old_run.notebook.cells) and old_run.notes == []

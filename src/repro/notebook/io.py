@@ -23,7 +23,7 @@ from pathlib import Path
 
 from repro import __version__
 from repro.notebook.errors import InputError
-from repro.notebook.shape import notebook_shape_problem
+from repro.notebook.shape import lone_surrogate_problem, notebook_shape_problem
 from repro.notebook.results import NotebookRun
 
 METADATA_VERSION = 1
@@ -41,7 +41,8 @@ def read_notebook(path: Path):
     """Read *path* as an nbformat 4 notebook (nbformat 3 is upgraded in memory).
 
     Raises InputError saying what is wrong: missing, not a regular file, empty, not
-    JSON, not a notebook, or a notebook whose fields have the wrong shape.
+    JSON, not a notebook, a notebook whose fields have the wrong shape, or one holding
+    a string no kernel or file can carry (a lone surrogate).
     """
     return load_notebook(path)[0]
 
@@ -102,7 +103,7 @@ def parse_notebook(raw: bytes, path: Path):
             nb = nbformat.from_dict(strip_transient(rejoin_lines(_outline_nodes(data))))
         else:
             nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
-        problem = notebook_shape_problem(nb)
+        problem = notebook_shape_problem(nb) or lone_surrogate_problem(nb)
     except (Exception, RecursionError) as exc:  # nbformat raises a variety of errors for malformed content
         raise InputError(f"{path}: not a valid notebook: {_first_line(exc)}") from None
     if problem:
@@ -118,6 +119,7 @@ def write_notebook_atomic(nb, path: Path, unchanged_since: Snapshot | None = Non
     """
     import nbformat
 
+    renew_cell_ids(nb)  # else nbformat's validation does it, with a warning and its source line
     # A notebook that was slightly off-schema when read is written back as it
     # is rather than refused: capture_validation_error keeps nbformat from raising.
     data = nbformat.writes(nb, capture_validation_error={}).encode("utf-8")
@@ -163,6 +165,28 @@ def write_bytes_atomic(path: Path, data: bytes, unchanged_since: Snapshot | None
 def check_replaceable(path: Path) -> None:
     """Raise InputError unless :func:`write_bytes_atomic` may replace *path* (read-only, not a file)."""
     _existing(Path(os.path.realpath(path)), path)
+
+
+def check_report_target(target: Path, inputs: list[Path], label: str) -> None:
+    """Raise InputError, its message starting with *label*, unless a report may be written
+    to *target*: not a notebook nor any of *inputs*, in a folder that exists and takes files,
+    and not over anything :func:`write_bytes_atomic` would refuse to replace."""
+    if target.suffix == ".ipynb":
+        raise InputError(f"{label}: refusing to write a report over a notebook")
+    if target.is_dir():
+        raise InputError(f"{label}: is a directory")
+    folder = Path(os.path.realpath(target)).parent
+    if not folder.is_dir():
+        raise InputError(f"{label}: no folder {folder} to write it in")
+    if not os.access(folder, os.W_OK):
+        raise InputError(f"{label}: cannot write in {folder}: permission denied")
+    resolved = target.resolve()
+    if any(Path(path).resolve() == resolved for path in inputs):
+        raise InputError(f"{label}: is one of the inputs")
+    try:
+        check_replaceable(target)
+    except InputError as exc:
+        raise InputError(f"{label}: {str(exc).removeprefix(f'{target}: ')}") from None
 
 
 def _existing(target: Path, path: Path) -> os.stat_result | None:
@@ -229,6 +253,41 @@ def select_shard(paths: list[Path], shard: tuple[int, int] | None) -> list[Path]
     return [path for position, path in enumerate(ordered) if position % total == index - 1]
 
 
+def renew_cell_ids(nb) -> list[str]:
+    """Give each cell of an nbformat 4.5+ notebook an id of its own, and say what changed.
+
+    A duplicated id (cells copied between notebooks by hand) is replaced in every cell
+    after the first that has it, and a missing one is added, as nbformat does when it
+    writes (where it warns once a cell, with its own source line): one note each instead,
+    "2 duplicate cell ids were renewed (cells 3, 4)".
+    """
+    if (nb.get("nbformat", 4), nb.get("nbformat_minor", 0)) < (4, 5):
+        return []
+    from nbformat.corpus.words import generate_corpus_id
+
+    seen = {cell["id"] for cell in nb.cells if isinstance(cell.get("id"), str)}
+    first: set[str] = set()
+    renewed, added = [], []
+    for number, cell in enumerate(nb.cells, start=1):
+        if "id" in cell and cell["id"] not in first:
+            first.add(cell["id"])
+            continue
+        (renewed if "id" in cell else added).append(number)
+        new_id = generate_corpus_id()
+        while new_id in seen:
+            new_id = generate_corpus_id()
+        seen.add(new_id)
+        cell["id"] = new_id
+    notes = []
+    for numbers, what in ((renewed, "duplicate cell id{s} {were} renewed"),
+                          (added, "missing cell id{s} {were} added")):
+        if numbers:
+            many = len(numbers) > 1
+            what = what.format(s="s" if many else "", were="were" if many else "was")
+            notes.append(f"{len(numbers)} {what} (cell{'s' if many else ''} {', '.join(map(str, numbers))})")
+    return notes
+
+
 def notebook_hash_seed(nb) -> str | None:
     """The PYTHONHASHSEED recorded in a notebook's metadata by ``repro-nb record``, if any."""
     value = nb.metadata.get("repro", {}).get("hash_seed")
@@ -246,9 +305,11 @@ def store_records(run: NotebookRun):
 
     A code cell the run did not execute (marked skip) keeps its outputs and loses its
     execution count, as Jupyter shows a cell not run in this session (``In [ ]``): the
-    counts left in the notebook are the recorded run's, in order.
+    counts left in the notebook are the recorded run's, in order. Cell ids are made
+    unique (:func:`renew_cell_ids`), with a note on *run* saying which changed.
     """
     nb = run.notebook
+    run.notes.extend(renew_cell_ids(nb))
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue

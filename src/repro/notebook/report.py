@@ -63,7 +63,7 @@ from typing import Iterable
 
 from repro.notebook import reorder
 from repro.notebook.results import Against, Cause, CellResult, CellStatus, NotebookResult, NotebookStatus, SkipReason
-from repro.notebook.terminal import printable
+from repro.notebook.terminal import printable, printable_line
 
 JSON_SCHEMA_VERSION = 1
 
@@ -154,7 +154,7 @@ def render_text(results: Iterable[NotebookResult], colour: bool = False) -> str:
     lines: list[str] = []
     for result in results:
         mark, tint = _MARKS[result.status]
-        lines.append(f"{style(mark, tint, 'bold')} {printable(result.path)}: {printable(summary(result))}")
+        lines.append(f"{style(mark, tint, 'bold')} {printable_line(result.path)}: {printable(summary(result))}")
         first = result.first_difference
         for cell in result.cells:
             if cell.status not in (CellStatus.DIFFERS, CellStatus.FAILED):
@@ -246,7 +246,7 @@ _MAX_NAMES = 10  # file names listed per kind in the text report (JSON has them 
 
 
 def _names(names: list[str]) -> str:
-    shown = ", ".join(names[:_MAX_NAMES])
+    shown = ", ".join(printable_line(name) for name in names[:_MAX_NAMES])
     return shown + (f" and {len(names) - _MAX_NAMES} more" if len(names) > _MAX_NAMES else "")
 
 
@@ -372,7 +372,7 @@ def render_junit(results: list[NotebookResult], name: str = "repro-nb", allow_un
         time=f"{sum(r.duration or 0 for r in results):.3f}",
     )
     for result, tag in zip(results, tags):
-        case = ET.SubElement(suite, "testcase", classname=name, name=printable(result.path),
+        case = ET.SubElement(suite, "testcase", classname=name, name=printable_line(result.path),
                              time=f"{result.duration or 0:.3f}")
         if tag is not None:
             element = ET.SubElement(case, tag, message=printable(summary(result)))

@@ -1,7 +1,8 @@
-"""What reaches a terminal: escaping, colour, the progress line."""
+"""What reaches a terminal: escaping, writing stdout and stderr, colour, the progress line."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import sys
@@ -23,9 +24,78 @@ def printable(text: str) -> str:
     return _UNSAFE.sub(_escape, str(text))
 
 
+# The same, and whatever ends or splits a line: newline, tab, and the Unicode line and
+# paragraph separators (str.splitlines and some viewers break lines there).
+_UNSAFE_IN_LINE = re.compile("[\t\n\u2028\u2029" + _UNSAFE.pattern[1:])
+
+
+def printable_line(text: str) -> str:
+    """:func:`printable`, with newlines and tabs escaped too (``\\x0a``): for a file name,
+    or a message that must stay one line, so that no name can start a line of its own."""
+    return _UNSAFE_IN_LINE.sub(_escape, str(text))
+
+
 def _escape(match: re.Match) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+class StdoutError(Exception):
+    """stdout cannot take the report: its reader is gone (a closed pipe), or its disk is full."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+    def settle(self, what: str) -> bool:
+        """End with stdout: True if its reader is gone (a closed pipe, nothing to say), else
+        False, with "*what*: the error" said on stderr. Either way stdout's descriptor then
+        points at the null device (:func:`stdout_to_devnull`)."""
+        stdout_to_devnull()
+        if isinstance(self.error, BrokenPipeError):
+            return True
+        say(f"{what}: {self.error.strerror or self.error}")
+        return False
+
+
+def write_stdout(text: str) -> None:
+    """*text* and a newline on stdout, flushed so that a failed write raises StdoutError here."""
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except OSError as exc:
+        raise StdoutError(exc) from None
+
+
+def flush_stdout() -> None:
+    """Flush stdout (what argparse's help left buffered, say); StdoutError if it fails."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        raise StdoutError(exc) from None
+
+
+def say(line: str) -> None:
+    """One line on stderr; nothing if stderr cannot take it either (there is nowhere else to say it)."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except OSError:
+        pass
+
+
+def stdout_to_devnull() -> None:
+    """Point stdout's file descriptor at the null device after it failed, so that what is left
+    in its buffer goes nowhere at exit instead of failing again ("Exception ignored ...
+    BrokenPipeError"), as Python's documentation on SIGPIPE recommends."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, io.UnsupportedOperation):  # not a file: a test's capture
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def use_colour(stream: IO[str]) -> bool:
@@ -52,7 +122,7 @@ class ProgressLine:
         if not self.enabled:
             return
         with self._lock:
-            self._at[(str(path), run)] = (index, total)
+            self._at[(printable_line(path), run)] = (index, total)
             parts = []
             for (name, k), (i, n) in self._at.items():
                 label = name if k == 0 and (name, 1) not in self._at else f"{name} [run {k + 1}]"
