@@ -197,7 +197,7 @@ def test_a_lone_surrogate_in_new_outputs_is_shown_escaped():
     # No notebook file holds one (reading refuses it), but a kernel's JSON message can.
     from repro.notebook.outcome import diff_result
     from repro.notebook.report import render_junit, render_text
-    from repro.options import Options
+    from repro.notebook.options import Options
 
     result = diff_result(Path("nb.ipynb"), *_differing_pair("bad \ud800 half"), Options().compare)
     text = render_text([result])
