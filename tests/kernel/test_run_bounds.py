@@ -73,7 +73,7 @@ def test_output_past_the_limit_is_dropped_and_fails_the_notebook(tmp_path):
     nb = nbformat.read(path, 4)
     run = execute_notebook(nb, path, ExecuteOptions(current_python=True, max_output_bytes=1 << 20))
     assert run.failure is not None and run.failure.kind == "output-limit" and run.failure.cell_index == 2
-    assert run.failure.message == "output limit exceeded: 3 MiB received, limit 1 MiB"
+    assert run.failure.message == "output limit exceeded: the cell wrote more than 1 MiB; the rest was dropped"
     outputs = run.notebook.cells[2].outputs
     assert sum(len(o.get("text", "")) for o in outputs) <= (1 << 20) + 100
     assert outputs[-1]["text"] == "[repro: output past 1 MiB dropped]\n"

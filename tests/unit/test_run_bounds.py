@@ -50,7 +50,7 @@ def test_output_is_counted_per_cell_and_dropped_past_the_limit():
     assert budget.admit(1, stream) and not budget.admit(1, stream)
     assert budget.admit(2, stream)  # another cell, its own count
     assert budget.marker(1)["text"] == "[repro: output past 10 bytes dropped]\n" and budget.marker(1) is None
-    assert str(budget.exceeded(1)) == "output limit exceeded: 16 bytes received, limit 10 bytes"
+    assert str(budget.exceeded(1)) == "output limit exceeded: the cell wrote more than 10 bytes; the rest was dropped"
     assert budget.exceeded(2) is None
     display = {"msg_type": "display_data", "content": {"data": {"text/plain": "abc", "application/json": {"a": 1}}}}
     assert message_size(display) == 3 + len('{"a": 1}')

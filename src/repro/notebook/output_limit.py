@@ -4,7 +4,8 @@ nbclient appends every output message to the cell and joins the streams at the
 cell's end; a cell printing a gigabyte would be held several times over. The
 client counts each cell's output as it arrives (:meth:`OutputBudget.admit`); past
 the limit, further output of that cell is dropped (one marker output says so), the
-kernel is interrupted, and the notebook fails at that cell with the size received.
+kernel is interrupted, and the notebook fails at that cell. (In repro-nb runs the kernel
+sends little past the limit: :mod:`repro.kernel.pacing`.)
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ class OutputLimitExceeded(Exception):
 
     def __init__(self, cell_index: int, written: int, limit: int) -> None:
         self.cell_index, self.written, self.limit = cell_index, written, limit
-        super().__init__(f"output limit exceeded: {format_bytes(written)} received, limit {format_bytes(limit)}")
+        super().__init__(f"output limit exceeded: the cell wrote more than {format_bytes(limit)}; the rest was dropped")
 
 
 def format_bytes(count: int) -> str:
