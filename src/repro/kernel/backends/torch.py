@@ -108,6 +108,8 @@ class TorchBackend(Backend):
     module = "torch"
 
     def __init__(self) -> None:
+        self._device_seed: int | None = None  # what a device initialized later in the cell starts from
+        self._lazy_hooked = False
         # seed -> (the CPU generator's state tensor right after seeding, its bytes)
         self._seeded = SeededStates()
         self._engine: tuple[MemoryView, MemoryView] | None | bool = False  # False: not looked for yet
@@ -129,9 +131,7 @@ class TorchBackend(Backend):
         engine = self._engine_of(cpu)
         if engine is not None:
             self._clean = engine[0].read(), engine[1].read(), known[1]
-        devices = _device_generators(torch)
-        for generator in devices:
-            generator.manual_seed(seed)
+        devices = self._seed_devices(torch, seed)
         # With devices the state is more than the CPU's: repro reads it.
         return None if devices else known[1]
 
@@ -139,8 +139,33 @@ class TorchBackend(Backend):
         torch = sys.modules["torch"]
         self._clean = None  # the next state() reads the generator itself
         torch.default_generator.manual_seed(seed)
-        for generator in _device_generators(torch):
+        self._seed_devices(torch, seed)
+
+    def unseeded(self) -> None:
+        """Seeding is off: a device initialized from now on keeps torch's own seed."""
+        self._device_seed = None
+
+    def _seed_devices(self, torch, seed: int) -> list:
+        """Seed every initialized device; one initialized later in the cell starts from *seed* too.
+
+        As ``torch.manual_seed`` does, without its per-call stack trace: CUDA runs the
+        hook queued here once, when it initializes, and the hook reads the seed in force then.
+        """
+        self._device_seed = seed
+        devices = _device_generators(torch)
+        for generator in devices:
             generator.manual_seed(seed)
+        if not devices and not self._lazy_hooked:
+            self._lazy_hooked = True
+            with suppress(Exception):  # a torch without the queue: devices keep torch's own seed
+                torch.cuda._lazy_call(self._seed_new_devices)
+        return devices
+
+    def _seed_new_devices(self) -> None:
+        seed = self._device_seed
+        if seed is not None:
+            for generator in sys.modules["torch"].cuda.default_generators:
+                generator.manual_seed(seed)
 
     def state(self) -> bytes:
         torch = sys.modules["torch"]
