@@ -186,7 +186,7 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch):
 
 NOTEBOOK_KEYS = {"path", "status", "duration", "failure", "first_difference", "runs", "rng_divergence",
                  "state_divergence", "notes", "environment_changes", "side_effects", "cells", "code_cells", "compared",
-                 "recorded_order"}
+                 "recorded_order", "advice", "hash_seed"}
 CELL_KEYS = {"index", "status", "execution_count", "reason", "cause", "hint", "downstream_of", "diffs"}
 DIFF_KEYS = {"kind", "key", "expected", "actual", "diff", "image", "index"}
 
@@ -213,7 +213,7 @@ def test_json_schema_version_1():
         "path": "r.ipynb", "status": "reproduced", "duration": 1.5, "code_cells": 3, "compared": 3,
         "failure": None, "first_difference": None,
         "runs": 1, "rng_divergence": None, "state_divergence": None, "notes": [], "environment_changes": [], "side_effects": None,
-        "recorded_order": None,
+        "recorded_order": None, "advice": [], "hash_seed": None,
         "cells": [{"index": i, "status": "same", "execution_count": i, "reason": None, "cause": None, "hint": None,
                    "downstream_of": None, "diffs": []} for i in (1, 2, 3)],
     }

@@ -12,7 +12,6 @@ from repro.environment import environment_changes
 from repro.notebook.compare import CompareOptions, OutputDiff, compare_outputs, options_for_cell, widget_states
 from repro.notebook.diagnose import (
     classify,
-    is_hash_order,
     rng_divergence,
     stale_notes,
     state_divergence,
@@ -101,8 +100,8 @@ def judge_runs(path: Path, stored_nb, runs: list[NotebookRun], options: CompareO
     """Compare one or more runs of *stored_nb* (identical settings) with what it stored.
 
     With several runs, each differing cell gets a cause, as far as the runs alone tell it:
-    ``nondeterministic`` where they disagree, else ``drift`` until :func:`explain_hash_order`
-    has seen a run under another PYTHONHASHSEED.
+    ``nondeterministic`` where they disagree, else ``drift`` until
+    :func:`repro.notebook.hashorder.explain` has seen a run under another PYTHONHASHSEED.
     """
     primary = next((run for run in runs if run.failure is not None), runs[0])
     cells = compare_cells(stored_nb, primary.notebook, options, executed=primary.executed, failure=primary.failure)
@@ -179,24 +178,6 @@ def _compare_other_runs(stored_nb, cells: list[CellResult], runs: list[NotebookR
         for cell in comparable:
             if cell.status == CellStatus.DIFFERS:
                 cell.cause = classify(cell.index, differs[cell.index], ordered, options)
-
-
-def explain_hash_order(result: NotebookResult, runs: list[NotebookRun], hash_run: NotebookRun,
-                       options: CompareOptions) -> None:
-    """Tell hash-order apart from drift with a run under another PYTHONHASHSEED.
-
-    Only the cells still put down to drift are looked at again, and only against the hash run.
-    """
-    if hash_run.failure is not None:
-        return
-    for cell in result.differing:
-        if cell.cause == Cause.DRIFT and is_hash_order(cell.index, runs, hash_run, options):
-            cell.cause = Cause.HASH_ORDER
-
-
-def needs_hash_run(result: NotebookResult) -> bool:
-    """Whether a run under another PYTHONHASHSEED could tell causes apart."""
-    return result.failure is None and any(c.cause == Cause.DRIFT for c in result.differing)
 
 
 def diff_result(path: Path, a_nb, b_nb, options: CompareOptions) -> NotebookResult:

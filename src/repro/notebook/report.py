@@ -19,6 +19,9 @@ JSON schema, version 1::
           "state_divergence": null | {"cell": INDEX, "names": ["weights", "grads"],   # first cell after which
                                       "against": "stored" | "runs"},   # a variable's digest differs
           "notes": ["cell 5 was edited since its outputs were recorded", ...],   # how it ran, stale outputs
+          "advice": ["record again (`repro-nb record`) ...", ...],   # what to do (repro.notebook.advice)
+          "hash_seed": null | {"recorded": "0" | null, "run": "1", "kernel_fixes": false, "checked": "0" | null},
+                                            # PYTHONHASHSEEDs of verify (repro.notebook.hashorder); null: diff
           "environment_changes": [{"key": "packages.numpy", "recorded": "1.26.4", "current": "2.4.6"}],
           "side_effects": null | {          # files the runs created or changed under the notebook's folder
             "created": ["out.csv", "data/cache.npz"],   # relative, "/"-separated, sorted
@@ -51,8 +54,8 @@ JSON schema, version 1::
 Only code cells are listed. In the terminal, cells are numbered from 1 as a
 person counts them in the notebook, with the stored ``In [n]``. Keys added to
 version 1 since it first shipped: ``hint`` and ``downstream_of`` on cells;
-``side_effects``, ``state_divergence``, ``code_cells``, ``compared`` and
-``recorded_order`` on notebooks; the ``unverified`` status.
+``side_effects``, ``state_divergence``, ``code_cells``, ``compared``,
+``recorded_order``, ``advice`` and ``hash_seed`` on notebooks; the ``unverified`` status.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ import json
 from dataclasses import asdict
 from typing import Iterable
 
-from repro.notebook import reorder
+from repro.notebook import advice, hashorder, reorder
 from repro.notebook.results import Against, Cause, CellResult, CellStatus, NotebookResult, NotebookStatus, SkipReason
 from repro.notebook.terminal import printable, printable_line
 
@@ -190,15 +193,17 @@ def _position_note(result: NotebookResult, cell: CellResult, first: int | None) 
 
 
 def explanation(result: NotebookResult) -> list[str]:
-    """What repro can say about why: RNG divergence, numerical drift, stale outputs, environment."""
+    """What repro can say about why: RNG divergence, numerical drift, stale outputs, environment,
+    and what to do. On a pass, what diverged unseen is information, not an alarm."""
+    passed = result.status == NotebookStatus.REPRODUCED
     lines = []
     divergence = result.rng_divergence
-    if divergence is not None:
+    if divergence is not None and not passed:
         against = "the recorded run" if divergence.against == Against.STORED else "another run"
         lines.append(f"first RNG divergence: {divergence.backend} after cell {divergence.cell + 1} "
                      f"(its random state differs from {against} from there on)")
     if result.state_divergence is not None:
-        lines.append(state_line(result))
+        lines.append(advice.unseen_divergence(result) if passed else state_line(result))
     drift = [c for c in result.differing if c.cause == Cause.DRIFT]
     if drift and result.records:
         first_drift = drift[0].index
@@ -209,6 +214,7 @@ def explanation(result: NotebookResult) -> list[str]:
                          f"library versions, BLAS, threads, hardware{changed})")
         else:
             lines.append(f"drift: the random stream changed upstream, at cell {divergence.cell + 1}")
+    lines.extend(hashorder.describe(result))
     lines.extend(f"note: {note}" for note in result.notes)
     lines.extend(reorder.describe(result.recorded_order, result.status))
     lines.extend(side_effect_lines(result))
@@ -218,6 +224,7 @@ def explanation(result: NotebookResult) -> list[str]:
             lines.append(f"  {key}: {before if before is not None else '-'} -> {after if after is not None else '-'}")
         if len(result.environment_changes) > 20:
             lines.append(f"  ... {len(result.environment_changes) - 20} more")
+    lines.extend(f"what to do: {step}" for step in result.advice)
     return lines
 
 
@@ -321,6 +328,13 @@ def to_json_data(results: Iterable[NotebookResult]) -> dict:
                     "against": result.state_divergence.against,
                 },
                 "notes": result.notes,
+                "advice": result.advice,
+                "hash_seed": None if result.hash_seeds is None else {
+                    "recorded": result.hash_seeds.recorded,
+                    "run": result.hash_seeds.run,
+                    "kernel_fixes": result.hash_seeds.kernel_fixes,
+                    "checked": result.hash_seeds.checked,
+                },
                 "environment_changes": [
                     {"key": key, "recorded": before, "current": after}
                     for key, before, after in result.environment_changes
