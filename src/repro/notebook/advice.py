@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from repro.notebook.results import Cause, NotebookResult, NotebookStatus
+from repro.notebook.results import Cause, CellStatus, NotebookResult, NotebookStatus
 from repro.payload import CellRecord
 from repro.seeding import cell_seed, source_digest
 
@@ -146,6 +146,8 @@ def attach(result: NotebookResult, nb, stored: Records, run_seed: int | None = N
     """Add to *result* what verify knows without another run: notes (facts) and advice (what to do)."""
     edited = edited_cells(nb, stored)
     if result.status == NotebookStatus.REPRODUCED:
+        compared = {c.index for c in result.cells if c.status == CellStatus.SAME}
+        edited = [index for index in edited if index in compared]
         if edited:
             cells = ", ".join(str(i + 1) for i in edited)
             many = len(edited) > 1
