@@ -53,6 +53,7 @@ def test_a_differing_cell_shows_its_diff():
     lines = render_text([judged(runs_outputs=(changed(c2="B\n"),))]).splitlines()
     assert lines == [
         "DIFFERS a.ipynb: 1 cell differs, 1.5 s",
+        "  (diff lines: - stored, + new)",
         "  cell 3 (In [2]): first difference",
         "    stdout:",
         "    @@ -1 +1 @@",

@@ -19,6 +19,7 @@ from repro.notebook.diagnose import (
 )
 from repro.notebook.hints import attach_hints
 from repro.notebook.markers import cell_markers
+from repro.seeding import source_digest
 from repro.notebook.results import (
     Cause,
     CellResult,
@@ -187,10 +188,13 @@ def diff_result(path: Path, a_nb, b_nb, options: CompareOptions) -> NotebookResu
     """
     ids_a = [c.get("id") for c in a_nb.cells]
     ids_b = [c.get("id") for c in b_nb.cells]
-    if all(ids_a) and all(ids_b) and ids_a != ids_b and set(ids_a) == set(ids_b):
-        by_id = {c.get("id"): c for c in b_nb.cells}
-        b_nb = type(b_nb)(b_nb)
-        b_nb.cells = [by_id[i] for i in ids_a]
+    paired = "by position"
+    if all(ids_a) and all(ids_b) and set(ids_a) == set(ids_b):
+        paired = "by id"
+        if ids_a != ids_b:
+            by_id = {c.get("id"): c for c in b_nb.cells}
+            b_nb = type(b_nb)(b_nb)
+            b_nb.cells = [by_id[i] for i in ids_a]
     cells = compare_cells(a_nb, b_nb, options)
     if len(b_nb.cells) > len(a_nb.cells):
         extra = [i for i, c in enumerate(b_nb.cells) if i >= len(a_nb.cells) and c.cell_type == "code"]
@@ -200,6 +204,22 @@ def diff_result(path: Path, a_nb, b_nb, options: CompareOptions) -> NotebookResu
                            diffs=[OutputDiff("extra", "cell", None, "code cell", "")])
             )
     attach_hints(a_nb, cells, options)
-    result = NotebookResult(path=path, status=notebook_status(cells, None), cells=cells)
+    note = _other_code(a_nb, b_nb, paired)
+    result = NotebookResult(path=path, status=notebook_status(cells, None), cells=cells, notes=[note] if note else [])
     mark_downstream(result)
     return result
+
+
+def _other_code(a_nb, b_nb, paired: str) -> str | None:
+    """Which paired code cells of two notebooks hold other code (by tokens, as records digest it)."""
+    pairs = [(i, cell, b_nb.cells[i]) for i, cell in enumerate(a_nb.cells)
+             if cell.cell_type == "code" and i < len(b_nb.cells)]
+    other = [i + 1 for i, a, b in pairs if b.cell_type != "code" or source_digest(a.source) != source_digest(b.source)]
+    if not other:
+        return None
+    if len(other) == len(pairs):
+        return (f"the two notebooks share no code: their cells were paired {paired}, and every pair holds other "
+                "code, so their outputs need not match")
+    many = len(other) > 1
+    return (f"cell{'s' if many else ''} {', '.join(map(str, other))} hold{'' if many else 's'} other code in "
+            f"the second notebook (cells paired {paired}): {'their' if many else 'its'} outputs need not match")

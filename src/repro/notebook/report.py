@@ -64,7 +64,7 @@ import json
 from dataclasses import asdict
 from typing import Iterable
 
-from repro.notebook import advice, hashorder, reorder
+from repro.notebook import advice, diffview, hashorder, reorder
 from repro.notebook.results import Against, Cause, CellResult, CellStatus, NotebookResult, NotebookStatus, SkipReason
 from repro.notebook.terminal import printable, printable_line
 
@@ -158,6 +158,7 @@ def render_text(results: Iterable[NotebookResult], colour: bool = False) -> str:
     for result in results:
         mark, tint = _MARKS[result.status]
         lines.append(f"{style(mark, tint, 'bold')} {printable_line(result.path)}: {printable(summary(result))}")
+        lines.extend("  " + printable(line) for line in diffview.legend(result))
         first = result.first_difference
         for cell in result.cells:
             if cell.status not in (CellStatus.DIFFERS, CellStatus.FAILED):
@@ -169,8 +170,7 @@ def render_text(results: Iterable[NotebookResult], colour: bool = False) -> str:
             if note:
                 note = ": " + style(note, "yellow" if cell.index == first else "dim")
             lines.append(f"  {style(cell_label(cell), 'bold')}{cause}{note}")
-            for diff in cell.diffs:
-                lines.extend("    " + line for line in _render_diff(diff, style))
+            lines.extend("    " + line for line in diffview.cell_diff_lines(cell, style, result.sides))
             if cell.hint:
                 lines.append(f"    {style('hint:', 'cyan')} {printable(cell.hint)}")
         lines.extend("  " + printable(line) for line in explanation(result))
@@ -269,35 +269,6 @@ def side_effect_lines(result: NotebookResult) -> list[str]:
     if result.status != NotebookStatus.REPRODUCED and not effects.isolated:
         line += " (a later run finds them there; --isolate runs each in a scratch copy)"
     return [line]
-
-
-def _render_diff(diff, style: _Style) -> list[str]:
-    key = printable(diff.key)
-    if diff.kind == "image" and diff.image:
-        info = diff.image
-        ew, eh = info.get("expected_size", ("?", "?"))
-        aw, ah = info.get("actual_size", ("?", "?"))
-        if [ew, eh] != [aw, ah]:
-            return [f"{key}: size {ew}x{eh} -> {aw}x{ah}"]
-        return [f"{key}: {ew}x{eh}, {info.get('differing_fraction', 0) * 100:.2f}% of pixels differ"]
-    if diff.kind == "image" and not diff.diff:  # not compared as pixels: say what each side is
-        return [f"{key}: stored {printable(diff.expected or '-')}", f"{' ' * len(key)}  new    {printable(diff.actual or '-')}"]
-    if diff.kind in ("missing", "extra", "mime") and not diff.diff:
-        side = "only in the stored outputs" if diff.actual is None else "only in the new outputs"
-        return [f"{key}: {side}"]
-    out = [f"{key}:"]
-    for line in printable(diff.diff).splitlines():
-        if line.startswith(("---", "+++")):
-            continue
-        if line.startswith("-"):
-            out.append(style(line, "red"))
-        elif line.startswith("+"):
-            out.append(style(line, "green"))
-        elif line.startswith("@@"):
-            out.append(style(line, "cyan"))
-        else:
-            out.append(line)
-    return out
 
 
 def to_json_data(results: Iterable[NotebookResult]) -> dict:

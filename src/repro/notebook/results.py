@@ -173,6 +173,7 @@ class NotebookResult:
     environment_changes: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     side_effects: SideEffects | None = None  # files the runs created or changed; None when not tracked
     recorded_order: RecordedOrder | None = None  # the run in the order the stored counts say (verify)
+    sides: tuple[str, str] = ("stored", "new")  # what the two sides of a diff are (diff: the two notebooks)
     hash_seeds: HashSeeds | None = None  # the PYTHONHASHSEEDs verify ran under (repro.notebook.hashorder)
 
     def __post_init__(self) -> None:

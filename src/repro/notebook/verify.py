@@ -103,8 +103,10 @@ def diff_notebooks(a: NotebookLike, b: NotebookLike, options: Options | None = N
     """Compare two executed notebooks by the rules of verify, without executing them."""
     options = options or Options()
     a_path, a_nb = _load(a, None)
-    _, b_nb = _load(b, None)
-    return diff_result(a_path, a_nb, b_nb, options.compare)
+    b_path, b_nb = _load(b, None)
+    result = diff_result(a_path, a_nb, b_nb, options.compare)
+    result.sides = (str(a_path), str(b_path)) if str(a_path) != str(b_path) else ("first", "second")
+    return result
 
 
 # -- the work -------------------------------------------------------------------------
