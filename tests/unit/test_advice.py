@@ -242,3 +242,19 @@ def test_diff_names_its_sides_and_says_when_the_code_differs(tmp_path):
     assert diff_result(PATH, a, c, OPTIONS).notes[0].startswith("the two notebooks share no code")
     assert diff_result(PATH, a, a, OPTIONS).notes == []
 
+
+
+def test_causes_from_where_unseeded_draws_changed_get_the_seeding_advice_once():
+    nb = notebook("import numpy as np\nprint(np.random.rand())", "print(1)")
+    source = nb.cells[1].source
+    stored = recorded(nb, {1: [stream("0.5\n")], 2: [stream("1\n")]},
+                      {1: record_payload(source=source, backends={"numpy": ("aa", "bb")})})
+    runs = [executed(nb, {1: [stream(f"0.{k}\n")], 2: [stream("1\n")]}, hash_seed="1",
+                     records={1: record_payload(source=source, backends={"numpy": (f"c{k}", f"d{k}")})})
+            for k in (6, 7)]
+    res = verified(stored, runs)
+    assert {c.index: c.cause for c in res.differing} == {1: Cause.NONDETERMINISTIC}
+    assert res.advice == [WHAT_TO_DO_UNSEEDED]
+
+
+WHAT_TO_DO_UNSEEDED = advice.WHAT_TO_DO["unseeded"]

@@ -166,7 +166,9 @@ def attach(result: NotebookResult, nb, stored: Records, run_seed: int | None = N
         facts.append(unseeded)
         advice.append(WHAT_TO_DO["unseeded"])
     random = result.rng_divergence.cell if facts and result.rng_divergence is not None else None
-    causes = {c.cause for c in result.differing if c.cause is not None}
+    # From where the random draws changed, the fact above says why; hash order has a fix of its own.
+    causes = {c.cause for c in result.differing if c.cause is not None
+              and (random is None or c.index < random or c.cause == Cause.HASH_ORDER)}
     advice += [f"{cause}: {WHAT_TO_DO[cause]}" for cause in Cause if cause in causes]
     if edited:
         advice.append(WHAT_TO_DO["edited"])
