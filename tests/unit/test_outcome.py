@@ -8,14 +8,9 @@ from collections import Counter
 from pathlib import Path
 
 
-from repro.notebook import diagnose, outcome
+from repro.notebook import diagnose, hashorder, outcome
 from repro.notebook.compare import CompareOptions
-from repro.notebook.outcome import (
-    diff_result,
-    explain_hash_order,
-    judge_runs,
-    needs_hash_run,
-)
+from repro.notebook.outcome import diff_result, judge_runs
 from repro.notebook.results import Failure
 from repro.payload import parse_records
 from tests.builders import (
@@ -47,6 +42,19 @@ def judge(runs, stored=None, nb=None):
     nb = nb if nb is not None else notebook(*SOURCES)
     stored = stored if stored is not None else with_outputs(nb, STORED)
     return judge_runs(PATH, stored, runs, OPTIONS)
+
+
+# A notebook without a recorded hash seed: runs under 0, another hash seed only with --runs.
+UNRECORDED = hashorder.HashSeeds(None, "0", against_recorded=False)
+
+
+def needs_hash_run(res) -> bool:
+    return hashorder.check_seed(UNRECORDED, res, res.runs) is not None
+
+
+def explain_hash_order(res, runs, hash_run, options):
+    res.hash_seeds = hashorder.HashSeeds(None, "0", against_recorded=False, checked=hash_run.hash_seed)
+    hashorder.explain(res, with_outputs(notebook(*SOURCES), STORED), runs, hash_run, options)
 
 
 def statuses(res):

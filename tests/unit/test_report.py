@@ -53,6 +53,7 @@ def test_a_differing_cell_shows_its_diff():
     lines = render_text([judged(runs_outputs=(changed(c2="B\n"),))]).splitlines()
     assert lines == [
         "DIFFERS a.ipynb: 1 cell differs, 1.5 s",
+        "  (diff lines: - stored, + new)",
         "  cell 3 (In [2]): first difference",
         "    stdout:",
         "    @@ -1 +1 @@",
@@ -186,7 +187,7 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch):
 
 NOTEBOOK_KEYS = {"path", "status", "duration", "failure", "first_difference", "runs", "rng_divergence",
                  "state_divergence", "notes", "environment_changes", "side_effects", "cells", "code_cells", "compared",
-                 "recorded_order", "report"}
+                 "recorded_order", "report", "advice", "hash_seed"}
 CELL_KEYS = {"index", "status", "execution_count", "reason", "cause", "hint", "downstream_of", "diffs", "cell_id",
              "report"}
 DIFF_KEYS = {"kind", "key", "expected", "actual", "diff", "image", "index"}
@@ -217,7 +218,7 @@ def test_json_schema_version_1():
         "path": "r.ipynb", "status": "reproduced", "duration": 1.5, "code_cells": 3, "compared": 3,
         "failure": None, "first_difference": None,
         "runs": 1, "rng_divergence": None, "state_divergence": None, "notes": [], "environment_changes": [], "side_effects": None,
-        "recorded_order": None,
+        "recorded_order": None, "advice": [], "hash_seed": None,
         "cells": [{"index": i, "status": "same", "execution_count": i, "reason": None, "cause": None, "hint": None,
                    "downstream_of": None, "diffs": []} for i in (1, 2, 3)],
     }
@@ -261,8 +262,10 @@ def test_json_cell_report_is_what_the_text_report_says_of_that_cell():
     assert first == ["cell 2 (In [1]): first difference", "  stdout:", "  @@ -1 +1 @@", "  -a", "  +A",
                      "  hint: print the time \\x1b[31m elsewhere"]
     assert later[0] == "cell 4 (In [3]): possibly downstream of cell 2"
-    # the same lines as the terminal's, indented there under the notebook's line
-    assert ["  " + line for line in first + later] == ANSI.sub("", text).splitlines()[1:1 + len(first + later)]
+    # the same lines as the terminal's, indented there under the notebook's line and the legend
+    terminal = ANSI.sub("", text).splitlines()
+    assert terminal[1] == "  (diff lines: - stored, + new)"
+    assert ["  " + line for line in first + later] == terminal[2:2 + len(first + later)]
 
 
 def test_json_report_of_the_cell_a_notebook_failed_at_is_the_verdict():

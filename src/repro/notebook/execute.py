@@ -51,7 +51,7 @@ from nbformat.v4 import new_output
 from repro.notebook import reaper
 from repro.notebook.io import notebook_hash_seed
 from repro.notebook.kernels import WAY_OUT
-from repro.notebook.managers import interrupt_kernel, kernel_manager, shutdown_kernel
+from repro.notebook.managers import interrupt_kernel, kernel_hash_seed, kernel_manager, shutdown_kernel
 from repro.notebook.markers import cell_markers, may_raise
 from repro.notebook.options import ExecuteOptions
 from repro.notebook.output_limit import OutputBudget, OutputLimitExceeded
@@ -263,10 +263,12 @@ def execute_notebook(
     pool = pool or KernelPool(1)
     hash_seed = options.hash_seed or notebook_hash_seed(nb) or DEFAULT_HASH_SEED
     work = copy.deepcopy(nb)
-    run = NotebookRun(notebook=work, hash_seed=hash_seed)
+    run = NotebookRun(notebook=work, hash_seed=hash_seed, seed=options.seed)
     manager = kernel_manager(nb, options, run)
     if manager is None:
         return run
+    run.kernel_hash_seed = kernel_hash_seed(manager)
+    run.hash_seed = run.kernel_hash_seed or hash_seed
     token = reaper.new_token()
     env = dict(os.environ, PYTHONHASHSEED=hash_seed, **{reaper.RUN_VARIABLE: token})
     # Past the cell's own limit, or the kernel's start-up wait, whichever is longer.

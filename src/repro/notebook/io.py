@@ -5,10 +5,12 @@ Cell metadata ``repro`` holds the cell's record (the version-1 payload of
 :mod:`repro.payload`, without its ``source`` key). Notebook metadata ``repro``::
 
     {"version": 1, "repro_version": "0.1.0", "hash_seed": "0", "kernel": "python3",
+     "seed": 3,                # only with record --seed N
      "environment": {...}}     # repro.environment.capture_environment(), when repro ran in the kernel
 
-``hash_seed`` is the PYTHONHASHSEED the notebook was recorded under; verify
-starts its kernels with the same value.
+``hash_seed`` is the PYTHONHASHSEED the notebook was recorded under (the kernel's own when
+its kernelspec fixes one); verify starts its kernels with another value unless the kernel
+fixes it (:mod:`repro.notebook.hashorder`).
 """
 
 from __future__ import annotations
@@ -325,6 +327,8 @@ def store_records(run: NotebookRun):
         "hash_seed": run.hash_seed,
         "kernel": run.kernel_name,
     }
+    if run.seed is not None:  # record --seed N: verify --seed N compares like with like
+        nb.metadata["repro"]["seed"] = run.seed
     if run.environment is not None:
         nb.metadata["repro"]["environment"] = run.environment
     return nb

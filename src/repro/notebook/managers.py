@@ -143,6 +143,17 @@ def kernel_manager(nb, options: ExecuteOptions, run: NotebookRun) -> ReproKernel
     return ReproKernelManager(kernel_name=choice.name)
 
 
+def kernel_hash_seed(manager) -> str | None:
+    """The PYTHONHASHSEED the kernel's spec fixes, if any: it wins over the one repro passes
+    (jupyter_client applies a kernelspec's ``env`` last)."""
+    try:
+        env = manager.kernel_spec.env or {}
+    except Exception:  # a kernelspec gone or broken: starting the kernel will say what is wrong
+        return None
+    value = str(env.get("PYTHONHASHSEED", "")).strip()
+    return value if value.isascii() and value.isdigit() else None
+
+
 def _installed(name: str) -> bool:
     """Whether a kernelspec of this name is installed, as the kernel manager will look it up."""
     from jupyter_client.kernelspec import NoSuchKernel

@@ -12,7 +12,6 @@ from repro.environment import environment_changes
 from repro.notebook.compare import CompareOptions, OutputDiff, compare_outputs, options_for_cell, widget_states
 from repro.notebook.diagnose import (
     classify,
-    is_hash_order,
     rng_divergence,
     stale_notes,
     state_divergence,
@@ -20,6 +19,7 @@ from repro.notebook.diagnose import (
 )
 from repro.notebook.hints import attach_hints
 from repro.notebook.markers import cell_markers
+from repro.seeding import source_digest
 from repro.notebook.results import (
     Cause,
     CellResult,
@@ -107,8 +107,8 @@ def judge_runs(path: Path, stored_nb, runs: list[NotebookRun], options: CompareO
     """Compare one or more runs of *stored_nb* (identical settings) with what it stored.
 
     With several runs, each differing cell gets a cause, as far as the runs alone tell it:
-    ``nondeterministic`` where they disagree, else ``drift`` until :func:`explain_hash_order`
-    has seen a run under another PYTHONHASHSEED.
+    ``nondeterministic`` where they disagree, else ``drift`` until
+    :func:`repro.notebook.hashorder.explain` has seen a run under another PYTHONHASHSEED.
     """
     primary = next((run for run in runs if run.failure is not None), runs[0])
     cells = compare_cells(stored_nb, primary.notebook, options, executed=primary.executed, failure=primary.failure)
@@ -187,24 +187,6 @@ def _compare_other_runs(stored_nb, cells: list[CellResult], runs: list[NotebookR
                 cell.cause = classify(cell.index, differs[cell.index], ordered, options)
 
 
-def explain_hash_order(result: NotebookResult, runs: list[NotebookRun], hash_run: NotebookRun,
-                       options: CompareOptions) -> None:
-    """Tell hash-order apart from drift with a run under another PYTHONHASHSEED.
-
-    Only the cells still put down to drift are looked at again, and only against the hash run.
-    """
-    if hash_run.failure is not None:
-        return
-    for cell in result.differing:
-        if cell.cause == Cause.DRIFT and is_hash_order(cell.index, runs, hash_run, options):
-            cell.cause = Cause.HASH_ORDER
-
-
-def needs_hash_run(result: NotebookResult) -> bool:
-    """Whether a run under another PYTHONHASHSEED could tell causes apart."""
-    return result.failure is None and any(c.cause == Cause.DRIFT for c in result.differing)
-
-
 def diff_result(path: Path, a_nb, b_nb, options: CompareOptions) -> NotebookResult:
     """Compare two executed notebooks without running them, cell by cell.
 
@@ -212,10 +194,13 @@ def diff_result(path: Path, a_nb, b_nb, options: CompareOptions) -> NotebookResu
     """
     ids_a = [c.get("id") for c in a_nb.cells]
     ids_b = [c.get("id") for c in b_nb.cells]
-    if all(ids_a) and all(ids_b) and ids_a != ids_b and set(ids_a) == set(ids_b):
-        by_id = {c.get("id"): c for c in b_nb.cells}
-        b_nb = type(b_nb)(b_nb)
-        b_nb.cells = [by_id[i] for i in ids_a]
+    paired = "by position"
+    if all(ids_a) and all(ids_b) and set(ids_a) == set(ids_b):
+        paired = "by id"
+        if ids_a != ids_b:
+            by_id = {c.get("id"): c for c in b_nb.cells}
+            b_nb = type(b_nb)(b_nb)
+            b_nb.cells = [by_id[i] for i in ids_a]
     cells = compare_cells(a_nb, b_nb, options)
     if len(b_nb.cells) > len(a_nb.cells):
         extra = [i for i, c in enumerate(b_nb.cells) if i >= len(a_nb.cells) and c.cell_type == "code"]
@@ -225,6 +210,22 @@ def diff_result(path: Path, a_nb, b_nb, options: CompareOptions) -> NotebookResu
                            diffs=[OutputDiff("extra", "cell", None, "code cell", "")], cell_id=_cell_id(b_nb.cells[index]))
             )
     attach_hints(a_nb, cells, options)
-    result = NotebookResult(path=path, status=notebook_status(cells, None), cells=cells)
+    note = _other_code(a_nb, b_nb, paired)
+    result = NotebookResult(path=path, status=notebook_status(cells, None), cells=cells, notes=[note] if note else [])
     mark_downstream(result)
     return result
+
+
+def _other_code(a_nb, b_nb, paired: str) -> str | None:
+    """Which paired code cells of two notebooks hold other code (by tokens, as records digest it)."""
+    pairs = [(i, cell, b_nb.cells[i]) for i, cell in enumerate(a_nb.cells)
+             if cell.cell_type == "code" and i < len(b_nb.cells)]
+    other = [i + 1 for i, a, b in pairs if b.cell_type != "code" or source_digest(a.source) != source_digest(b.source)]
+    if not other:
+        return None
+    if len(other) == len(pairs):
+        return (f"the two notebooks share no code: their cells were paired {paired}, and every pair holds other "
+                "code, so their outputs need not match")
+    many = len(other) > 1
+    return (f"cell{'s' if many else ''} {', '.join(map(str, other))} hold{'' if many else 's'} other code in "
+            f"the second notebook (cells paired {paired}): {'their' if many else 'its'} outputs need not match")

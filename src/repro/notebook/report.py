@@ -19,6 +19,9 @@ JSON schema, version 1::
           "state_divergence": null | {"cell": INDEX, "names": ["weights", "grads"],   # first cell after which
                                       "against": "stored" | "runs"},   # a variable's digest differs
           "notes": ["cell 5 was edited since its outputs were recorded", ...],   # how it ran, stale outputs
+          "advice": ["record again (`repro-nb record`) ...", ...],   # what to do (repro.notebook.advice)
+          "hash_seed": null | {"recorded": "0" | null, "run": "1", "kernel_fixes": false, "checked": "0" | null},
+                                            # PYTHONHASHSEEDs of verify (repro.notebook.hashorder); null: diff
           "environment_changes": [{"key": "packages.numpy", "recorded": "1.26.4", "current": "2.4.6"}],
           "side_effects": null | {          # files the runs created or changed under the notebook's folder
             "created": ["out.csv", "data/cache.npz"],   # relative, "/"-separated, sorted
@@ -57,7 +60,8 @@ Only code cells are listed. In the terminal, cells are numbered from 1 as a
 person counts them in the notebook, with the stored ``In [n]``. Keys added to
 version 1 since it first shipped: ``hint``, ``downstream_of``, ``cell_id`` and
 ``report`` on cells; ``side_effects``, ``state_divergence``, ``code_cells``,
-``compared``, ``recorded_order`` and ``report`` on notebooks; the ``unverified`` status.
+``compared``, ``recorded_order``, ``report``, ``advice`` and ``hash_seed`` on notebooks;
+the ``unverified`` status.
 """
 
 from __future__ import annotations
@@ -66,9 +70,9 @@ import json
 from dataclasses import asdict
 from typing import Iterable
 
-from repro.notebook import reorder
+from repro.notebook import advice, diffview, hashorder, reorder
 from repro.notebook.results import Against, Cause, CellResult, CellStatus, NotebookResult, NotebookStatus, SkipReason
-from repro.notebook.terminal import Style, diff_lines, printable, printable_line
+from repro.notebook.terminal import Style, printable, printable_line
 
 JSON_SCHEMA_VERSION = 1
 
@@ -147,6 +151,7 @@ def render_text(results: Iterable[NotebookResult], colour: bool = False) -> str:
     for result in results:
         mark, tint = _MARKS[result.status]
         lines.append(f"{style(mark, tint, 'bold')} {printable_line(result.path)}: {printable(summary(result))}")
+        lines.extend("  " + printable(line) for line in diffview.legend(result))
         for cell in result.cells:
             if cell.status == CellStatus.FAILED and result.failure is not None:
                 continue  # already said on the notebook's line
@@ -166,8 +171,7 @@ def cell_lines(result: NotebookResult, cell: CellResult, style: Style = Style(Fa
     if note:
         note = ": " + style(note, "yellow" if cell.index == first else "dim")
     lines = [f"{style(cell_label(cell), 'bold')}{cause}{note}"]
-    for diff in cell.diffs:
-        lines.extend("  " + line for line in diff_lines(diff, style))
+    lines.extend("  " + line for line in diffview.cell_diff_lines(cell, style, result.sides))
     if cell.hint:
         lines.append(f"  {style('hint:', 'cyan')} {printable(cell.hint)}")
     return lines
@@ -196,15 +200,17 @@ def _position_note(result: NotebookResult, cell: CellResult, first: int | None) 
 
 
 def explanation(result: NotebookResult) -> list[str]:
-    """What repro can say about why: RNG divergence, numerical drift, stale outputs, environment."""
+    """What repro can say about why: RNG divergence, numerical drift, stale outputs, environment,
+    and what to do. On a pass, what diverged unseen is information, not an alarm."""
+    passed = result.status == NotebookStatus.REPRODUCED
     lines = []
     divergence = result.rng_divergence
-    if divergence is not None:
+    if divergence is not None and not passed:
         against = "the recorded run" if divergence.against == Against.STORED else "another run"
         lines.append(f"first RNG divergence: {divergence.backend} after cell {divergence.cell + 1} "
                      f"(its random state differs from {against} from there on)")
     if result.state_divergence is not None:
-        lines.append(state_line(result))
+        lines.append(advice.unseen_divergence(result) if passed else state_line(result))
     drift = [c for c in result.differing if c.cause == Cause.DRIFT]
     if drift and result.records:
         first_drift = drift[0].index
@@ -215,6 +221,7 @@ def explanation(result: NotebookResult) -> list[str]:
                          f"library versions, BLAS, threads, hardware{changed})")
         else:
             lines.append(f"drift: the random stream changed upstream, at cell {divergence.cell + 1}")
+    lines.extend(hashorder.describe(result))
     lines.extend(f"note: {note}" for note in result.notes)
     lines.extend(reorder.describe(result.recorded_order, result.status))
     lines.extend(side_effect_lines(result))
@@ -224,6 +231,7 @@ def explanation(result: NotebookResult) -> list[str]:
             lines.append(f"  {key}: {before if before is not None else '-'} -> {after if after is not None else '-'}")
         if len(result.environment_changes) > 20:
             lines.append(f"  ... {len(result.environment_changes) - 20} more")
+    lines.extend(f"what to do: {step}" for step in result.advice)
     return lines
 
 
@@ -298,6 +306,13 @@ def to_json_data(results: Iterable[NotebookResult]) -> dict:
                     "against": result.state_divergence.against,
                 },
                 "notes": result.notes,
+                "advice": result.advice,
+                "hash_seed": None if result.hash_seeds is None else {
+                    "recorded": result.hash_seeds.recorded,
+                    "run": result.hash_seeds.run,
+                    "kernel_fixes": result.hash_seeds.kernel_fixes,
+                    "checked": result.hash_seeds.checked,
+                },
                 "environment_changes": [
                     {"key": key, "recorded": before, "current": after}
                     for key, before, after in result.environment_changes

@@ -18,6 +18,7 @@ from repro.notebook.compare import OutputDiff
 from repro.payload import CellRecord, parse_records
 
 if TYPE_CHECKING:
+    from repro.notebook.hashorder import HashSeeds
     from repro.notebook.reorder import RecordedOrder
 
 #: PYTHONHASHSEED used when the notebook's metadata records none.
@@ -99,7 +100,9 @@ class NotebookRun:
     records: dict[int, dict] = field(default_factory=dict)  # cell index -> repro payload, as received (and stored)
     failure: Failure | None = None
     kernel_name: str = ""
-    hash_seed: str = DEFAULT_HASH_SEED
+    hash_seed: str = DEFAULT_HASH_SEED  # the PYTHONHASHSEED the kernel ran under
+    kernel_hash_seed: str | None = None  # the one the kernel's spec fixes (it wins over ours), if any
+    seed: int | None = None  # the per-cell seed switched on before the first cell (--seed), if any
     duration: float = 0.0
     records_available: bool = False  # repro was importable in the kernel
     environment: dict | None = None  # captured in the kernel after the last cell (repro.environment)
@@ -167,9 +170,12 @@ class NotebookResult:
     rng_divergence: Divergence | None = None
     state_divergence: StateDivergence | None = None
     notes: list[str] = field(default_factory=list)  # how it ran (kernel fallback), signs of stale stored outputs
+    advice: list[str] = field(default_factory=list)  # what to do about what the notes and causes say
     environment_changes: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     side_effects: SideEffects | None = None  # files the runs created or changed; None when not tracked
     recorded_order: RecordedOrder | None = None  # the run in the order the stored counts say (verify)
+    sides: tuple[str, str] = ("stored", "new")  # what the two sides of a diff are (diff: the two notebooks)
+    hash_seeds: HashSeeds | None = None  # the PYTHONHASHSEEDs verify ran under (repro.notebook.hashorder)
 
     def __post_init__(self) -> None:
         self.status = NotebookStatus(self.status)

@@ -234,7 +234,8 @@ _PARALLEL, _EXECUTION, _COMPARISON, _REPORT = "parallel and sharded runs", "exec
 _VERIFY, _RUN, _COMPARE = ("verify",), ("verify", "record"), ("verify", "diff")
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("seed", "switch per-cell seeding on with seed N before the first cell", parse_seed, commands=_VERIFY,
+    Setting("seed", "switch per-cell seeding on with seed N before the first cell (record stores N; verify "
+            "compares a notebook recorded with --seed N under --seed N)", parse_seed, commands=_RUN,
             metavar="N", pytest="switch per-cell seeding on with seed N before the first cell",
             field="execute.seed", check=check_seed),
     Setting("jobs", "notebooks in parallel kernels (default: one per core)", parse_positive_int, commands=_RUN,

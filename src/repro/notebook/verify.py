@@ -23,7 +23,6 @@ from repro.notebook.io import (
     check_replaceable,
     expand_paths,
     load_notebook,
-    notebook_hash_seed,
     read_notebook,
     store_records,
     write_notebook_atomic,
@@ -31,13 +30,16 @@ from repro.notebook.io import (
 from repro.notebook.errors import InputError
 from repro.notebook.folder import check_isolatable, merge_side_effects, scratch_copy, side_effects, snapshot
 from repro.notebook.options import ExecuteOptions, Options, check_kernel
-from repro.notebook.outcome import diff_result, explain_hash_order, judge_runs, needs_hash_run
+from repro.notebook import advice, hashorder
+from repro.notebook.diagnose import stored_records
+from repro.notebook.outcome import diff_result, judge_runs
 from repro.notebook.pool import KernelPool
 from repro.notebook.reorder import judge_recorded_order, planned_order, record_order, reorder_cells
-from repro.notebook.results import DEFAULT_HASH_SEED, Failure, NotebookResult, NotebookRun, RecordResult
+from repro.notebook.results import Failure, NotebookResult, NotebookRun, RecordResult
 
 #: ``progress(path, run, cell_index, cell_count)``: a cell is about to run. *run* counts
-#: from 0; with ``runs=N`` the run under another PYTHONHASHSEED, if any, is run N.
+#: from 0; with ``runs=N`` the run under another PYTHONHASHSEED (:mod:`repro.notebook.hashorder`),
+#: if any, is run N.
 Progress = Callable[[Path, int, int, int], None]
 
 #: A cancellation token: a :class:`threading.Event`, or anything with ``is_set()``.
@@ -116,8 +118,10 @@ def diff_notebooks(a: NotebookLike, b: NotebookLike, options: Options | None = N
     """Compare two executed notebooks by the rules of verify, without executing them."""
     options = options or Options()
     a_path, a_nb = _load(a, None)
-    _, b_nb = _load(b, None)
-    return diff_result(a_path, a_nb, b_nb, options.compare)
+    b_path, b_nb = _load(b, None)
+    result = diff_result(a_path, a_nb, b_nb, options.compare)
+    result.sides = (str(a_path), str(b_path)) if str(a_path) != str(b_path) else ("first", "second")
+    return result
 
 
 # -- the work -------------------------------------------------------------------------
@@ -127,16 +131,21 @@ def _verify(path: Path, nb, options: Options, runs: int, progress: Progress | No
             pool: KernelPool) -> NotebookResult:
     isolate = options.execute.isolate
     before = None if isolate else snapshot(path.parent)
+    seeds = hashorder.plan(nb, options.execute)
+    options = dataclasses.replace(options, execute=dataclasses.replace(options.execute, hash_seed=seeds.run))
     executions = _execute_runs(path, nb, options, runs, progress, pool)
     result = judge_runs(path, nb, executions, options.compare)
-    if runs > 1 and needs_hash_run(result) and not pool.stopping.is_set():
-        # Only a difference that looks like drift needs it: a run under another
-        # PYTHONHASHSEED tells hash-order apart from drift.
-        hash_seed = options.execute.hash_seed or notebook_hash_seed(nb) or DEFAULT_HASH_SEED
-        other = dataclasses.replace(options.execute, hash_seed="1" if hash_seed != "1" else "2")
-        hash_run = _execute(path, nb, other, _run_progress(progress, path, runs), pool)
-        explain_hash_order(result, executions, hash_run, options.compare)
-        executions = [*executions, hash_run]
+    result.hash_seeds = seeds = hashorder.after_runs(seeds, executions[0])
+    result.environment_changes = hashorder.without_hash_seed_change(result.environment_changes, seeds)
+    other = hashorder.check_seed(seeds, result, runs)
+    if other is not None and not pool.stopping.is_set():
+        # A cell differs: does it reproduce under the recorded PYTHONHASHSEED (or change under another)?
+        check = _execute(path, nb, dataclasses.replace(options.execute, hash_seed=other),
+                         _run_progress(progress, path, runs), pool)
+        result.hash_seeds = dataclasses.replace(seeds, checked=other)
+        hashorder.explain(result, nb, executions, check, options.compare)
+        executions = [*executions, check]
+    advice.attach(result, nb, stored_records(nb), options.execute.seed)
     order = planned_order(nb, result, options.recorded_order)
     if order is not None and not pool.stopping.is_set():  # would it reproduce in the order it was run?
         reordered = _execute(path, reorder_cells(nb, order), options.execute,
@@ -180,7 +189,9 @@ def _record(path: Path, nb, unchanged: Snapshot, options: Options, progress: Pro
         write_notebook_atomic(store_records(run), path, unchanged_since=unchanged)
     except InputError as exc:
         return RecordResult(path, run, False, f"not recorded: {exc}")
-    notes = "".join(f"; note: {note}" for note in [*run.notes, *([moved] if moved else [])])
+    seeded = ([f"recorded with per-cell seeding (--seed {run.seed}): `repro-nb verify --seed {run.seed}` "
+               "verifies it so; readers get it only from `%seed` in the notebook"] if run.seed is not None else [])
+    notes = "".join(f"; note: {note}" for note in [*run.notes, *([moved] if moved else []), *seeded])
     return RecordResult(path, run, True, f"recorded {path} ({run.duration:.1f} s){notes}")
 
 
