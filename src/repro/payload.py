@@ -36,7 +36,12 @@ Payload schema, version 1 (one JSON object in the reply's ``payload`` list)::
 started (after seeding), or, for a backend imported during the cell, right after
 its import; it is null for a cell that started before repro was loaded (and, from
 kernels of repro 0.1.0, for a backend imported while no seed was in force).
-``consumed`` is null when ``before`` is. ``unseeded_generators`` counts
+``before`` and ``after`` are also null while the generator holds fresh entropy, when
+nothing has seeded it since it was made (Python's ``random`` at kernel start, NumPy's
+when imported with no seed in force, or after ``np.random.seed()``): its state then
+differs from run to run and says nothing. ``consumed`` says whether the cell drew from
+it all the same; it is null when the kernel could not tell (a cell that started before
+repro was loaded). ``unseeded_generators`` counts
 the generators the cell created without a seed (``default_rng()``,
 ``RandomState()``, ``random.Random()``...) that repro seeded from the cell's
 seed; the key is left out when there were none (and by kernels older than it).
@@ -66,13 +71,19 @@ class BackendState:
 
     before: str | None
     after: str | None
+    drew: bool | None = None  # the payload's "consumed", read where a digest is null
 
     @property
     def consumed(self) -> bool | None:
         """Whether the cell drew from this generator (None when unknown)."""
         if self.before is None or self.after is None:
-            return None
+            return self.drew
         return self.before != self.after
+
+    @property
+    def unseeded(self) -> bool:
+        """Whether the cell drew from the generator while it held fresh entropy (no digests)."""
+        return self.before is None and self.after is None and self.drew is True
 
 
 @dataclass(frozen=True)
@@ -104,7 +115,8 @@ class CellRecord:
             raise ValueError(f"unsupported repro payload version {data.get('version')!r}")
         try:
             backends = {
-                str(name): BackendState(before=s.get("before"), after=s.get("after"))
+                str(name): BackendState(before=s.get("before"), after=s.get("after"),
+                                        drew=s["consumed"] if isinstance(s.get("consumed"), bool) else None)
                 for name, s in data.get("backends", {}).items()
             }
             return cls(
@@ -146,18 +158,23 @@ def make_payload(
     after: Mapping[str, str | None],
     unseeded_generators: int = 0,
     state: Mapping[str, str] | None = None,
+    consumed: Mapping[str, bool] | None = None,
 ) -> dict[str, Any]:
     """Build the version-1 payload dict directly (the kernel's per-cell hot path).
 
     *after* names the backends loaded at the end of the cell; *before* may lack some.
+    *consumed*: whether the cell drew, for the backends whose digests are left out (null)
+    because their state was fresh entropy.
     """
     backends = {}
+    consumed = consumed or {}
     for name, digest_after in after.items():
         digest_before = before.get(name)
         backends[name] = {
             "before": digest_before,
             "after": digest_after,
-            "consumed": None if digest_before is None or digest_after is None else digest_before != digest_after,
+            "consumed": consumed.get(name) if digest_before is None or digest_after is None
+            else digest_before != digest_after,
         }
     payload = {
         "source": PAYLOAD_SOURCE,

@@ -16,6 +16,7 @@ from typing import Callable
 
 from repro.kernel import warn
 from repro.kernel.backends import SEEDED_STATES_KEPT, digest_state
+from repro.kernel.entropy import UnseededGenerators
 from repro.payload import make_payload
 from repro.kernel.session import SeedState
 from repro.seeding import source_digest
@@ -34,6 +35,7 @@ class _Frame:
     source_digest: str
     cell_id: str | None
     before: dict[str, bytes | None] = field(default_factory=dict)  # generator states
+    unseeded: set[str] = field(default_factory=set)  # generators holding fresh entropy when the cell started
     taken: object = None  # the state tracer's snapshot before the cell, while tracing
 
 
@@ -55,6 +57,7 @@ class CellRecorder:
         self._loading_frame: _Frame | None = None
         self.records: deque[dict] = deque(maxlen=MAX_RECORDS)  # payload dicts
         self.tracer = None  # a repro.kernel.state.StateTracer while tracing is on
+        self.unseeded = UnseededGenerators()
 
     @property
     def current_frame(self) -> _Frame | None:
@@ -68,12 +71,15 @@ class CellRecorder:
         try:
             digest = source_digest(info.raw_cell or "")
             seed, before = self._start_cell(digest)
+            if seed is not None:
+                self.unseeded.seeded()
             frame = _Frame(
                 seed=seed,
                 seed_mode=self._state.mode,
                 source_digest=digest,
                 cell_id=getattr(info, "cell_id", None),
                 before=before,
+                unseeded=set(self.unseeded.names),
             )
             if self.tracer is not None:
                 frame.taken = self.tracer.before(info.raw_cell or "")
@@ -91,12 +97,15 @@ class CellRecorder:
                 return
         else:  # the cell that loaded repro
             info = getattr(result, "info", None)
-            frame = self._loading_frame or _Frame(seed=None, seed_mode=self._state.mode, source_digest="", cell_id=None)
+            frame = self._loading_frame or _Frame(seed=None, seed_mode=self._state.mode, source_digest="", cell_id=None,
+                                                  unseeded=set(self.unseeded.names))
             self._loading_frame = None
             frame.source_digest = source_digest(getattr(info, "raw_cell", "") or "")
             frame.cell_id = getattr(info, "cell_id", None)
         try:
-            before, after = digest_states(frame.before, self._states())
+            states = self._states()
+            before, after = digest_states(frame.before, states)
+            consumed = without_entropy(before, after, frame.unseeded, self.unseeded.names, frame.before, states)
             payload = make_payload(
                 execution_count=result.execution_count,
                 cell_id=frame.cell_id,
@@ -108,6 +117,7 @@ class CellRecorder:
                 after=after,
                 unseeded_generators=self._state.draws,
                 state=None if frame.taken is None or self.tracer is None else self.tracer.after(frame.taken),
+                consumed=consumed,
             )
             self.records.append(payload)
             self._payloads.write_payload(payload)
@@ -116,9 +126,11 @@ class CellRecorder:
 
     def reseeded(self, seed: int, mode: str, states: dict[str, bytes]) -> None:
         """``%seed`` ran inside the cell: the cell's generators start over from here."""
+        self.unseeded.seeded()
         frame = self.current_frame
         if frame is not None:
             frame.seed, frame.seed_mode, frame.before = seed, mode, states
+            frame.unseeded = set()
         else:
             self._loading_frame = _Frame(seed=seed, seed_mode=mode, source_digest="", cell_id=None, before=states)
 
@@ -128,6 +140,25 @@ class CellRecorder:
         frame = self.current_frame
         if frame is not None and name not in frame.before:
             frame.before[name] = state
+            if name in self.unseeded.names:
+                frame.unseeded.add(name)
+
+
+def without_entropy(before: dict[str, str | None], after: dict[str, str | None], unseeded_before: set[str],
+                    unseeded_after: set[str], states_before: dict, states_after: dict) -> dict[str, bool | None]:
+    """Blank the digests of generators that held fresh entropy at the start or the end of the
+    cell (they differ in every run) and return, for those, whether the cell drew from them."""
+    consumed = {}
+    for name in unseeded_before | unseeded_after:
+        if name not in after:
+            continue
+        if name in unseeded_before:
+            before[name] = None
+        if name in unseeded_after:
+            after[name] = None
+        state_before = states_before.get(name)
+        consumed[name] = None if state_before is None else state_before != states_after.get(name)
+    return consumed
 
 
 # Cells start from the states seeding gives: backends that know them hand back the

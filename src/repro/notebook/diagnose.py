@@ -67,13 +67,18 @@ def _outputs_differ(a_nb, b_nb, index: int, options: CompareOptions) -> bool:
 
 def first_divergence(reference: Records, other: Records, against: Against) -> Divergence | None:
     """The first cell, in notebook order, that draws from a generator whose state differs
-    between two sets of records (before or after the cell).
+    between two sets of records, or from one that nothing seeded (its draws are fresh
+    entropy in every run: ``unseeded``).
 
     A generator nobody draws from may differ from the start (unseeded at kernel
     start, or imported without a seed in force) without changing any result: it
     counts only at a cell that draws from it, on either side. A cell that imports a
     library (``consumed`` unknown) is not named for it: ``import pandas`` imports
     ``numpy.random`` and draws nothing; the first cell that draws is named instead.
+    Nor is a cell after which the state is the same on both sides (it seeded the
+    generator: ``np.random.seed(0)``, ``torch.manual_seed(42)``): where the state
+    before it differed, the stream diverged before it, in a cell that did not draw,
+    and what follows is the same.
     """
     for index in sorted(set(reference) & set(other)):
         ref_backends = reference[index].backends
@@ -81,6 +86,10 @@ def first_divergence(reference: Records, other: Records, against: Against) -> Di
         for name in sorted(set(ref_backends) & set(other_backends)):
             a, b = ref_backends[name], other_backends[name]
             if not (a.consumed or b.consumed):
+                continue
+            if a.unseeded or b.unseeded:
+                return Divergence(cell=index, backend=name, against=against, unseeded=True)
+            if a.after is not None and a.after == b.after:
                 continue
             for x, y in ((a.before, b.before), (a.after, b.after)):
                 if x is not None and y is not None and x != y:

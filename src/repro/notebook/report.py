@@ -15,7 +15,8 @@ JSON schema, version 1::
                              "message": "...", "cell": INDEX, "ename": ..., "evalue": ...},
           "first_difference": INDEX | null, # first cell that differs or failed
           "runs": 2,                        # executions compared (verify --runs)
-          "rng_divergence": null | {"cell": INDEX, "backend": "numpy", "against": "stored" | "runs"},
+          "rng_divergence": null | {"cell": INDEX, "backend": "numpy", "against": "stored" | "runs",
+                                    "unseeded": false},   # true: the cell drew from a generator nothing seeded
           "state_divergence": null | {"cell": INDEX, "names": ["weights", "grads"],   # first cell after which
                                       "against": "stored" | "runs"},   # a variable's digest differs
           "notes": ["cell 5 was edited since its outputs were recorded", ...],   # how it ran, stale outputs
@@ -52,7 +53,7 @@ Only code cells are listed. In the terminal, cells are numbered from 1 as a
 person counts them in the notebook, with the stored ``In [n]``. Keys added to
 version 1 since it first shipped: ``hint`` and ``downstream_of`` on cells;
 ``side_effects``, ``state_divergence``, ``code_cells``, ``compared`` and
-``recorded_order`` on notebooks; the ``unverified`` status.
+``recorded_order`` on notebooks; ``unseeded`` on ``rng_divergence``; the ``unverified`` status.
 """
 
 from __future__ import annotations
@@ -193,7 +194,11 @@ def explanation(result: NotebookResult) -> list[str]:
     """What repro can say about why: RNG divergence, numerical drift, stale outputs, environment."""
     lines = []
     divergence = result.rng_divergence
-    if divergence is not None:
+    if divergence is not None and divergence.unseeded:
+        lines.append(f"first RNG divergence: {divergence.backend} at cell {divergence.cell + 1}: it drew from "
+                     f"{divergence.backend}'s global generator while nothing had seeded it (fresh entropy in "
+                     "every run): seed it before (%seed N)")
+    elif divergence is not None:
         against = "the recorded run" if divergence.against == Against.STORED else "another run"
         lines.append(f"first RNG divergence: {divergence.backend} after cell {divergence.cell + 1} "
                      f"(its random state differs from {against} from there on)")
@@ -314,6 +319,7 @@ def to_json_data(results: Iterable[NotebookResult]) -> dict:
                     "cell": result.rng_divergence.cell,
                     "backend": result.rng_divergence.backend,
                     "against": result.rng_divergence.against,
+                    "unseeded": result.rng_divergence.unseeded,
                 },
                 "state_divergence": None if result.state_divergence is None else {
                     "cell": result.state_divergence.cell,

@@ -62,6 +62,12 @@ class Backend:
 
     name: str = ""
     module: str = ""
+    #: Whether the library seeds its global generator from the operating system's entropy
+    #: when imported (its state then says nothing until something seeds it).
+    unseeded_at_import: bool = False
+    #: Functions of ``module`` that set the global generator: called with a seed (or a state)
+    #: it is seeded; called with none, ``seed()``, it takes fresh entropy again.
+    seed_functions: tuple[str, ...] = ()
 
     def loaded(self) -> ModuleType | None:
         """The library's module if the user has imported it, else None."""
