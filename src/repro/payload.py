@@ -114,11 +114,7 @@ class CellRecord:
         if data.get("version") != SCHEMA_VERSION:
             raise ValueError(f"unsupported repro payload version {data.get('version')!r}")
         try:
-            backends = {
-                str(name): BackendState(before=s.get("before"), after=s.get("after"),
-                                        drew=s["consumed"] if isinstance(s.get("consumed"), bool) else None)
-                for name, s in data.get("backends", {}).items()
-            }
+            backends = {str(name): _backend_state(s) for name, s in data.get("backends", {}).items()}
             return cls(
                 execution_count=data.get("execution_count"),
                 cell_id=data.get("cell_id"),
@@ -132,6 +128,13 @@ class CellRecord:
             )
         except (KeyError, AttributeError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed repro payload: {exc}") from None
+
+
+def _backend_state(entry: Mapping[str, Any]) -> BackendState:
+    before, after, consumed = entry.get("before"), entry.get("after"), entry.get("consumed")
+    if before is not None and after is not None:
+        return BackendState(before, after)
+    return BackendState(before, after, drew=consumed if isinstance(consumed, bool) else None)
 
 
 def _count(value: object) -> int:

@@ -10,9 +10,10 @@ whether the cell drew from it.
 
 A generator stops being unseeded when repro seeds it (``%seed``, a per-cell seed, a
 library imported while a seed is in force) or when the user's code calls one of its
-backend's :attr:`~repro.kernel.backends.Backend.seed_functions` with a seed (or a state):
-those functions are wrapped while repro is loaded. Called with no seed (``random.seed()``,
-``np.random.seed()``), they make the generator unseeded again.
+backend's :attr:`~repro.kernel.backends.Backend.seed_functions` with a seed: those
+functions are wrapped while repro is loaded. Called with no seed (``random.seed()``,
+``np.random.seed()``, ``torch.seed()``), they make the generator unseeded again. Putting a
+saved state back (``setstate``) changes nothing here: the state saved was what it was.
 """
 
 from __future__ import annotations
@@ -57,35 +58,37 @@ class UnseededGenerators:
 
 
 def _wrap_seed_functions(backend, unseeded: UnseededGenerators) -> Restore:
-    module = sys.modules[backend.module]
     wrapped = []
-    for attribute in getattr(backend, "seed_functions", ()):
-        original = getattr(module, attribute, None)
-        if original is None or getattr(original, "__wrapped__", None) is not None:
+    for path in getattr(backend, "seed_functions", ()):
+        owner = sys.modules[backend.module]
+        *parents, attribute = path.split(".")  # "random.manual_seed": a submodule's function
+        for parent in parents:
+            owner = getattr(owner, parent, None)
+        original = getattr(owner, attribute, None)
+        if original is None or getattr(original, "_repro_watched", False):
             continue
-        wrapper = _watching(original, backend.name, attribute, unseeded)
-        setattr(module, attribute, wrapper)
-        wrapped.append((attribute, original, wrapper))
+        wrapper = _watching(original, backend.name, unseeded)
+        setattr(owner, attribute, wrapper)
+        wrapped.append((owner, attribute, original, wrapper))
 
     def restore() -> None:
-        for attribute, original, wrapper in wrapped:
-            if getattr(module, attribute, None) is wrapper:
-                setattr(module, attribute, original)
+        for owner, attribute, original, wrapper in wrapped:
+            if getattr(owner, attribute, None) is wrapper:
+                setattr(owner, attribute, original)
 
     return restore
 
 
-def _watching(original: Callable, name: str, attribute: str, unseeded: UnseededGenerators) -> Callable:
-    sets_state = "state" in attribute  # setstate(state), set_state(state): a known state, whatever it is
-
+def _watching(original: Callable, name: str, unseeded: UnseededGenerators) -> Callable:
     @functools.wraps(original)
     def seed_function(*args, **kwargs):
         result = original(*args, **kwargs)
         seed = args[0] if args else next(iter(kwargs.values()), None)
-        if seed is None and not sets_state:
+        if seed is None:
             unseeded.names.add(name)
         else:
             unseeded.names.discard(name)
         return result
 
+    seed_function._repro_watched = True
     return seed_function

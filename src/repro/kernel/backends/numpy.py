@@ -22,7 +22,7 @@ class NumpyBackend(Backend):
     name = "numpy"
     module = "numpy.random"
     unseeded_at_import = True
-    seed_functions = ("seed", "set_state")
+    seed_functions = ("seed",)
 
     def __init__(self) -> None:
         self._seeded = SeededStates()  # seed -> state() right after seeding

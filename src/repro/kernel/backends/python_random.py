@@ -24,7 +24,7 @@ class PythonRandomBackend(Backend):
     name = "random"
     module = "random"
     unseeded_at_import = True
-    seed_functions = ("seed", "setstate")
+    seed_functions = ("seed",)
 
     def __init__(self) -> None:
         self._fast_state: bool | None = None  # the C layout is the expected one (checked once)
