@@ -27,6 +27,7 @@ Payload schema, version 1 (one JSON object in the reply's ``payload`` list)::
         "numpy": {"before": "1a2b3c4d", "after": "5e6f7a8b", "consumed": true}
       },
       "unseeded_generators": 2,     # optional, only when not 0: see below
+      "processes": 4,               # optional, only when not 0: worker processes the cell started
       "state": {                    # optional, only while state tracing is on: see below
         "weights": "3f2a9c0b1d4e5f60", "big": "<too-big>", "conn": "<unreadable>"
       }
@@ -45,6 +46,9 @@ repro was loaded). ``unseeded_generators`` counts
 the generators the cell created without a seed (``default_rng()``,
 ``RandomState()``, ``random.Random()``...) that repro seeded from the cell's
 seed; the key is left out when there were none (and by kernels older than it).
+``processes`` counts the processes the cell started through ``multiprocessing`` (torch
+DataLoader workers, process pools, joblib's workers): what they draw is not in the
+digests, which see the kernel's generators only.
 ``state`` maps each user variable the cell assigned, read or rebound (modules,
 functions, classes, private and IPython names left out) to the first 16 hex digits
 of a digest of its value (:mod:`repro.kernel.state`), or to ``"<too-big>"`` (over the
@@ -98,6 +102,7 @@ class CellRecord:
     error: bool
     backends: Mapping[str, BackendState] = field(default_factory=dict)
     unseeded_generators: int = 0  # generators created without a seed that repro seeded
+    processes: int = 0  # worker processes the cell started: their draws are not in the digests
     state: Mapping[str, str] | None = None  # variable -> digest or marker; None when not traced
 
     @classmethod
@@ -124,6 +129,7 @@ class CellRecord:
                 error=bool(data.get("error", False)),
                 backends=backends,
                 unseeded_generators=_count(data.get("unseeded_generators")),
+                processes=_count(data.get("processes")),
                 state=_state(data.get("state")),
             )
         except (KeyError, AttributeError, TypeError, ValueError) as exc:
@@ -161,7 +167,8 @@ def make_payload(
     after: Mapping[str, str | None],
     unseeded_generators: int = 0,
     state: Mapping[str, str] | None = None,
-    consumed: Mapping[str, bool] | None = None,
+    consumed: Mapping[str, bool | None] | None = None,
+    processes: int = 0,
 ) -> dict[str, Any]:
     """Build the version-1 payload dict directly (the kernel's per-cell hot path).
 
@@ -192,6 +199,8 @@ def make_payload(
     }
     if unseeded_generators:
         payload["unseeded_generators"] = unseeded_generators
+    if processes > 0:
+        payload["processes"] = processes
     if state is not None:
         payload["state"] = state
     return payload

@@ -9,6 +9,7 @@ event callback that raised would print a traceback into the user's output.
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -36,6 +37,7 @@ class _Frame:
     cell_id: str | None
     before: dict[str, bytes | None] = field(default_factory=dict)  # generator states
     unseeded: set[str] = field(default_factory=set)  # generators holding fresh entropy when the cell started
+    processes: int = 0  # multiprocessing's count of processes made, when the cell started
     taken: object = None  # the state tracer's snapshot before the cell, while tracing
 
 
@@ -80,6 +82,7 @@ class CellRecorder:
                 cell_id=getattr(info, "cell_id", None),
                 before=before,
                 unseeded=set(self.unseeded.names),
+                processes=processes_made(),
             )
             if self.tracer is not None:
                 frame.taken = self.tracer.before(info.raw_cell or "")
@@ -98,7 +101,7 @@ class CellRecorder:
         else:  # the cell that loaded repro
             info = getattr(result, "info", None)
             frame = self._loading_frame or _Frame(seed=None, seed_mode=self._state.mode, source_digest="", cell_id=None,
-                                                  unseeded=set(self.unseeded.names))
+                                                  unseeded=set(self.unseeded.names), processes=processes_made())
             self._loading_frame = None
             frame.source_digest = source_digest(getattr(info, "raw_cell", "") or "")
             frame.cell_id = getattr(info, "cell_id", None)
@@ -118,6 +121,7 @@ class CellRecorder:
                 unseeded_generators=self._state.draws,
                 state=None if frame.taken is None or self.tracer is None else self.tracer.after(frame.taken),
                 consumed=consumed,
+                processes=processes_made() - frame.processes,
             )
             self.records.append(payload)
             self._payloads.write_payload(payload)
@@ -132,7 +136,8 @@ class CellRecorder:
             frame.seed, frame.seed_mode, frame.before = seed, mode, states
             frame.unseeded = set()
         else:
-            self._loading_frame = _Frame(seed=seed, seed_mode=mode, source_digest="", cell_id=None, before=states)
+            self._loading_frame = _Frame(seed=seed, seed_mode=mode, source_digest="", cell_id=None, before=states,
+                                         processes=processes_made())
 
     def backend_imported(self, name: str, state: bytes | None) -> None:
         """A backend was imported during the running cell: its state now is its 'before', so that
@@ -142,6 +147,19 @@ class CellRecorder:
             frame.before[name] = state
             if name in self.unseeded.names:
                 frame.unseeded.add(name)
+
+
+def processes_made() -> int:
+    """How many processes multiprocessing has made in this kernel (DataLoader workers, pools,
+    joblib's workers...): its own counter, read without moving it; 0 before it is imported."""
+    process = sys.modules.get("multiprocessing.process")
+    counter = repr(getattr(process, "_process_counter", None))
+    if not counter.startswith("count(") or not counter.endswith(")"):
+        return 0
+    try:
+        return int(counter[6:-1])
+    except ValueError:
+        return 0
 
 
 def without_entropy(before: dict[str, str | None], after: dict[str, str | None], unseeded_before: set[str],

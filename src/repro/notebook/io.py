@@ -348,7 +348,8 @@ def settled_outputs(outputs: list) -> list:
             settled.append(output)
             continue
         previous = settled[-1] if settled else None
-        if previous is not None and previous.get("output_type") == "stream" and previous.get("name") == output.get("name"):
+        if previous is not None and previous.get("output_type") == "stream" \
+                and previous.get("name") == output.get("name"):
             previous["text"] = _text(previous) + _text(output)
         else:
             output["text"] = _text(output)

@@ -207,7 +207,12 @@ def explanation(result: NotebookResult) -> list[str]:
     drift = [c for c in result.differing if c.cause == Cause.DRIFT]
     if drift and result.records:
         first_drift = drift[0].index
-        if divergence is None or divergence.cell > first_drift:
+        workers = workers_started(result, first_drift)
+        if (divergence is None or divergence.cell > first_drift) and workers:
+            lines.append(f"drift at cell {first_drift + 1} with the same random draws in the kernel: it ran {workers} "
+                         "worker processes, whose draws the fingerprints do not see (num_workers, worker_init_fn, "
+                         "the work each worker got)")
+        elif divergence is None or divergence.cell > first_drift:
             changed = "; see what changed below" if result.environment_changes else ""
             lines.append(f"drift at cell {first_drift + 1} with the same random draws: the stored output is not "
                          "what this code produces here (edited by hand, stale, or made in another environment: "
@@ -238,6 +243,10 @@ def state_line(result: NotebookResult) -> str:
         line += f"; the random stream diverged first, at cell {rng.cell + 1} ({rng.backend})"
     elif rng is not None and rng.cell == state.cell:
         line += f"; its random draws differ there too ({rng.backend})"
+    elif workers_started(result, state.cell):
+        line += (f"; random draws in the kernel identical up to there; this cell ran {workers_started(result, state.cell)}"
+                 " worker processes, whose draws the fingerprints do not see (num_workers, worker_init_fn, "
+                 "the work each worker got)")
     elif result.records:
         line += ("; random draws identical up to there: something else in that cell differs "
                  "(numerics: ops, BLAS, threads, hardware; or what it read: the environment, the clock, files)")
@@ -245,6 +254,12 @@ def state_line(result: NotebookResult) -> str:
     if first is not None:
         line += f"; outputs first differ at cell {first + 1}"
     return line
+
+
+def workers_started(result: NotebookResult, index: int) -> int:
+    """How many worker processes cell *index* started in the judged run (DataLoader workers, pools)."""
+    record = result.records.get(index)
+    return 0 if record is None else record.processes
 
 
 _MAX_NAMES = 10  # file names listed per kind in the text report (JSON has them all)
