@@ -63,6 +63,7 @@ from dataclasses import asdict
 from typing import Iterable
 
 from repro.notebook import reorder
+from repro.notebook.diagnose import divergence_line, unseen_draws
 from repro.notebook.results import Against, Cause, CellResult, CellStatus, NotebookResult, NotebookStatus, SkipReason
 from repro.notebook.terminal import printable, printable_line
 
@@ -194,24 +195,16 @@ def explanation(result: NotebookResult) -> list[str]:
     """What repro can say about why: RNG divergence, numerical drift, stale outputs, environment."""
     lines = []
     divergence = result.rng_divergence
-    if divergence is not None and divergence.unseeded:
-        lines.append(f"first RNG divergence: {divergence.backend} at cell {divergence.cell + 1}: it drew from "
-                     f"{divergence.backend}'s global generator while nothing had seeded it (fresh entropy in "
-                     "every run): seed it before (%seed N)")
-    elif divergence is not None:
-        against = "the recorded run" if divergence.against == Against.STORED else "another run"
-        lines.append(f"first RNG divergence: {divergence.backend} after cell {divergence.cell + 1} "
-                     f"(its random state differs from {against} from there on)")
+    if divergence is not None:
+        lines.append(divergence_line(divergence))
     if result.state_divergence is not None:
         lines.append(state_line(result))
     drift = [c for c in result.differing if c.cause == Cause.DRIFT]
     if drift and result.records:
         first_drift = drift[0].index
-        workers = workers_started(result, first_drift)
-        if (divergence is None or divergence.cell > first_drift) and workers:
-            lines.append(f"drift at cell {first_drift + 1} with the same random draws in the kernel: it ran {workers} "
-                         "worker processes, whose draws the fingerprints do not see (num_workers, worker_init_fn, "
-                         "the work each worker got)")
+        unseen = unseen_draws(result.records, first_drift)
+        if (divergence is None or divergence.cell > first_drift) and unseen:
+            lines.append(f"drift at cell {first_drift + 1} with the same random draws in the kernel: {unseen}")
         elif divergence is None or divergence.cell > first_drift:
             changed = "; see what changed below" if result.environment_changes else ""
             lines.append(f"drift at cell {first_drift + 1} with the same random draws: the stored output is not "
@@ -243,10 +236,8 @@ def state_line(result: NotebookResult) -> str:
         line += f"; the random stream diverged first, at cell {rng.cell + 1} ({rng.backend})"
     elif rng is not None and rng.cell == state.cell:
         line += f"; its random draws differ there too ({rng.backend})"
-    elif workers_started(result, state.cell):
-        line += (f"; random draws in the kernel identical up to there; this cell ran {workers_started(result, state.cell)}"
-                 " worker processes, whose draws the fingerprints do not see (num_workers, worker_init_fn, "
-                 "the work each worker got)")
+    elif unseen_draws(result.records, state.cell):
+        line += f"; random draws in the kernel identical up to there; {unseen_draws(result.records, state.cell)}"
     elif result.records:
         line += ("; random draws identical up to there: something else in that cell differs "
                  "(numerics: ops, BLAS, threads, hardware; or what it read: the environment, the clock, files)")
@@ -254,12 +245,6 @@ def state_line(result: NotebookResult) -> str:
     if first is not None:
         line += f"; outputs first differ at cell {first + 1}"
     return line
-
-
-def workers_started(result: NotebookResult, index: int) -> int:
-    """How many worker processes cell *index* started in the judged run (DataLoader workers, pools)."""
-    record = result.records.get(index)
-    return 0 if record is None else record.processes
 
 
 _MAX_NAMES = 10  # file names listed per kind in the text report (JSON has them all)
