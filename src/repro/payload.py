@@ -29,6 +29,7 @@ Payload schema, version 1 (one JSON object in the reply's ``payload`` list)::
       },
       "unseeded_generators": 2,     # optional, only when not 0: see below
       "magics": ["deterministic"],  # optional, only when one applied: see below
+      "processes": 4,               # optional, only when not 0: worker processes the cell started
       "state": {                    # optional, only while state tracing is on: see below
         "weights": "3f2a9c0b1d4e5f60", "big": "<too-big>", "conn": "<unreadable>"
       }
@@ -38,7 +39,12 @@ Payload schema, version 1 (one JSON object in the reply's ``payload`` list)::
 started (after seeding), or, for a backend imported during the cell, right after
 its import; it is null for a cell that started before repro was loaded (and, from
 kernels of repro 0.1.0, for a backend imported while no seed was in force).
-``consumed`` is null when ``before`` is. ``unseeded_generators`` counts
+``before`` and ``after`` are also null while the generator holds fresh entropy, when
+nothing has seeded it since it was made (Python's ``random`` at kernel start, NumPy's
+when imported with no seed in force, or after ``np.random.seed()``): its state then
+differs from run to run and says nothing. ``consumed`` says whether the cell drew from
+it all the same; it is null when the kernel could not tell (a cell that started before
+repro was loaded). ``unseeded_generators`` counts
 the generators the cell created without a seed (``default_rng()``,
 ``RandomState()``, ``random.Random()``...) that repro seeded from the cell's
 seed; the key is left out when there were none (and by kernels older than it).
@@ -47,6 +53,9 @@ seed; the key is left out when there were none (and by kernels older than it).
 in the cell counts; null while seeding is off, and from kernels older than the key).
 ``magics`` names repro's cell magics that ran the cell, ``"deterministic"`` or
 ``"repeat"``; the key is left out when none did.
+``processes`` counts the processes the cell started through ``multiprocessing`` (torch
+DataLoader workers, process pools, joblib's workers): what they draw is not in the
+digests, which see the kernel's generators only.
 ``state`` maps each user variable the cell assigned, read or rebound (modules,
 functions, classes, private and IPython names left out) to the first 16 hex digits
 of a digest of its value (:mod:`repro.kernel.state`), or to ``"<too-big>"`` (over the
@@ -73,13 +82,19 @@ class BackendState:
 
     before: str | None
     after: str | None
+    drew: bool | None = None  # the payload's "consumed", read where a digest is null
 
     @property
     def consumed(self) -> bool | None:
         """Whether the cell drew from this generator (None when unknown)."""
         if self.before is None or self.after is None:
-            return None
+            return self.drew
         return self.before != self.after
+
+    @property
+    def unseeded(self) -> bool:
+        """Whether the cell drew from the generator while it held fresh entropy (no digests)."""
+        return self.before is None and self.after is None and self.drew is True
 
 
 @dataclass(frozen=True)
@@ -94,6 +109,7 @@ class CellRecord:
     error: bool
     backends: Mapping[str, BackendState] = field(default_factory=dict)
     unseeded_generators: int = 0  # generators created without a seed that repro seeded
+    processes: int = 0  # worker processes the cell started: their draws are not in the digests
     state: Mapping[str, str] | None = None  # variable -> digest or marker; None when not traced
     session_seed: int | None = None  # the N of the %seed N in force; None while seeding is off
     magics: tuple[str, ...] = ()  # repro's cell magics that ran the cell ("deterministic", "repeat")
@@ -112,10 +128,7 @@ class CellRecord:
         if data.get("version") != SCHEMA_VERSION:
             raise ValueError(f"unsupported repro payload version {data.get('version')!r}")
         try:
-            backends = {
-                str(name): BackendState(before=s.get("before"), after=s.get("after"))
-                for name, s in data.get("backends", {}).items()
-            }
+            backends = {str(name): _backend_state(s) for name, s in data.get("backends", {}).items()}
             return cls(
                 execution_count=data.get("execution_count"),
                 cell_id=data.get("cell_id"),
@@ -125,12 +138,20 @@ class CellRecord:
                 error=bool(data.get("error", False)),
                 backends=backends,
                 unseeded_generators=_count(data.get("unseeded_generators")),
+                processes=_count(data.get("processes")),
                 state=_state(data.get("state")),
                 session_seed=_seed(data.get("session_seed")),
                 magics=_names(data.get("magics")),
             )
         except (KeyError, AttributeError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed repro payload: {exc}") from None
+
+
+def _backend_state(entry: Mapping[str, Any]) -> BackendState:
+    before, after, consumed = entry.get("before"), entry.get("after"), entry.get("consumed")
+    if before is not None and after is not None:
+        return BackendState(before, after)
+    return BackendState(before, after, drew=consumed if isinstance(consumed, bool) else None)
 
 
 def _count(value: object) -> int:
@@ -171,18 +192,24 @@ def make_payload(
     state: Mapping[str, str] | None = None,
     session_seed: int | None = None,
     magics: Iterable[str] = (),
+    consumed: Mapping[str, bool | None] | None = None,
+    processes: int = 0,
 ) -> dict[str, Any]:
     """Build the version-1 payload dict directly (the kernel's per-cell hot path).
 
     *after* names the backends loaded at the end of the cell; *before* may lack some.
+    *consumed*: whether the cell drew, for the backends whose digests are left out (null)
+    because their state was fresh entropy.
     """
     backends = {}
+    consumed = consumed or {}
     for name, digest_after in after.items():
         digest_before = before.get(name)
         backends[name] = {
             "before": digest_before,
             "after": digest_after,
-            "consumed": None if digest_before is None or digest_after is None else digest_before != digest_after,
+            "consumed": consumed.get(name) if digest_before is None or digest_after is None
+            else digest_before != digest_after,
         }
     payload = {
         "source": PAYLOAD_SOURCE,
@@ -200,6 +227,8 @@ def make_payload(
         payload["unseeded_generators"] = unseeded_generators
     if magics:
         payload["magics"] = list(magics)
+    if processes > 0:
+        payload["processes"] = processes
     if state is not None:
         payload["state"] = state
     return payload

@@ -38,10 +38,11 @@ def test_unseeded_numpy_is_nondeterministic_and_its_stream_diverges(tmp_path, ca
     cells = {c["index"]: c for c in notebook["cells"]}
     assert cells[1]["status"] == "differs" and cells[1]["cause"] == "nondeterministic"
     assert cells[2]["status"] == "same" and cells[2]["cause"] is None
-    assert notebook["rng_divergence"] == {"cell": 1, "backend": "numpy", "against": "stored"}
+    assert notebook["rng_divergence"] == {"cell": 1, "backend": "numpy", "against": "stored", "unseeded": True}
     code, out, _ = run_cli(capsys, "verify", "--runs", "2", str(path))
     assert "1 cell differs: 1 nondeterministic (cell 2)" in out
-    assert "first RNG divergence: numpy after cell 2" in out
+    assert "first RNG divergence: numpy at cell 2: it drew from numpy's global generator while nothing " \
+           "had seeded it" in out
 
 
 def test_unseeded_torch_training_is_nondeterministic(tmp_path, capsys):
@@ -102,7 +103,7 @@ def test_changed_upstream_draws_are_found_where_the_stream_diverged(tmp_path, ca
     cells = {c["index"]: c for c in notebook["cells"]}
     assert cells[1]["status"] == "same"  # no visible output changed there
     assert cells[2]["status"] == "differs" and cells[2]["cause"] == "drift"
-    assert notebook["rng_divergence"] == {"cell": 1, "backend": "numpy", "against": "stored"}
+    assert notebook["rng_divergence"] == {"cell": 1, "backend": "numpy", "against": "stored", "unseeded": False}
     assert "cell 2 was edited since its outputs were recorded" in notebook["notes"]
     code, out, _ = run_cli(capsys, "verify", "--runs", "2", str(path))
     assert "drift: the random stream changed upstream, at cell 2" in out

@@ -67,8 +67,29 @@ def test_the_first_cell_whose_state_differs_after_it_is_the_divergence():
 
 def test_a_state_that_differs_before_a_cell_that_draws_is_a_divergence_there():
     reference = {2: {"numpy": ("a", "b")}, 3: {"numpy": ("b", "c")}}
-    other = {2: {"numpy": ("z", "b")}, 3: {"numpy": ("b", "c")}}
+    other = {2: {"numpy": ("z", "y")}, 3: {"numpy": ("y", "x")}}
     assert first_divergence(parsed(reference), parsed(other), "runs") == Divergence(2, "numpy", "runs")
+
+
+def test_a_cell_that_seeds_is_not_where_the_stream_diverged():
+    # np.random.seed(12345) after an unseeded import: the state before differs, after it is
+    # the same; the cell that then draws differently is named.
+    reference = {1: {"numpy": ("a", "s")}, 2: {"numpy": ("s", "t")}, 3: {"numpy": ("t", "u")}}
+    other = {1: {"numpy": ("z", "s")}, 2: {"numpy": ("s", "t")}, 3: {"numpy": ("t", "v")}}
+    assert first_divergence(parsed(reference), parsed(other), "stored") == Divergence(3, "numpy", "stored")
+    assert first_divergence(parsed(reference), parsed({**other, 3: reference[3]}), "stored") is None
+
+
+def test_a_draw_from_a_generator_nothing_seeded_is_named():
+    # Digests of a generator holding fresh entropy are null; "consumed" says whether the cell drew.
+    payloads = records({1: {"numpy": ("s", "s")}, 2: {"numpy": ("s", "t")}})
+    for cell, drew in ((1, False), (2, True)):
+        payloads[cell]["backends"]["numpy"] = {"before": None, "after": None, "consumed": drew}
+    unseeded = parse_records(payloads)
+    assert unseeded[2].backends["numpy"].unseeded and not unseeded[1].backends["numpy"].unseeded
+    assert first_divergence(unseeded, unseeded, "runs") == Divergence(2, "numpy", "runs", unseeded=True)
+    seeded = parsed({1: {"numpy": ("s", "s")}, 2: {"numpy": ("s", "t")}})
+    assert first_divergence(seeded, unseeded, "stored") == Divergence(2, "numpy", "stored", unseeded=True)
 
 
 def test_a_generator_nobody_draws_from_is_ignored():

@@ -223,7 +223,7 @@ def test_json_schema_version_1():
                    "downstream_of": None, "diffs": []} for i in (1, 2, 3)],
     }
     assert differs["status"] == "differs" and differs["runs"] == 2 and differs["first_difference"] == 2
-    assert differs["rng_divergence"] == {"cell": 1, "backend": "numpy", "against": "stored"}
+    assert differs["rng_divergence"] == {"cell": 1, "backend": "numpy", "against": "stored", "unseeded": False}
     assert differs["state_divergence"] == {"cell": 1, "names": ["weights", "x"], "against": "stored"}
     assert differs["notes"] == ["cell 2 was edited since its outputs were recorded"]
     assert differs["environment_changes"] == [{"key": "packages.numpy", "recorded": "1.26.4", "current": "2.1.0"}]

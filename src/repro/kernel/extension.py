@@ -82,6 +82,8 @@ class Repro(Configurable):
         self._watcher.install()
         if self not in self.shell.configurables:
             self.shell.configurables.append(self)
+        for backend in self.loaded_backends():  # Python's random, seeded from entropy at start-up
+            self.recorder.unseeded.loaded(backend, seeded=False)
         if kept is not None:
             self._restore_settings(kept)
         elif self.seed is not None:
@@ -97,6 +99,7 @@ class Repro(Configurable):
             if callback in self.shell.events.callbacks[event]:
                 self.shell.events.unregister(event, callback)
         self._watcher.uninstall()
+        self.recorder.unseeded.stop()
         self.deactivate()
         if self in self.shell.configurables:
             self.shell.configurables.remove(self)
@@ -218,6 +221,7 @@ class Repro(Configurable):
         failed = self._failed
         if self.state.current is not None:
             self._guard(backend, "seed", backend.seed, self.state.current)
+        self.recorder.unseeded.loaded(backend, seeded=self.state.current is not None)
         if self.state.mode == SeedMode.PER_CELL and backend.name not in failed:
             self._patch(backend)
         self._cells.imported(backend)
@@ -274,6 +278,7 @@ class Repro(Configurable):
         with state.reseeded(seed, own_counters):
             try:
                 self.seed_backends(seed)
+                self.recorder.unseeded.seeded()
                 yield
             finally:
                 switched = state.mode != mode

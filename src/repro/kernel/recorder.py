@@ -9,6 +9,7 @@ event callback that raised would print a traceback into the user's output.
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -16,6 +17,7 @@ from typing import Callable
 
 from repro.kernel import warn
 from repro.kernel.backends import SEEDED_STATES_KEPT, digest_state
+from repro.kernel.entropy import UnseededGenerators
 from repro.payload import make_payload
 from repro.kernel.session import SeedState
 from repro.seeding import SeedMode, source_digest
@@ -34,6 +36,8 @@ class _Frame:
     source_digest: str
     cell_id: str | None
     before: dict[str, bytes | None] = field(default_factory=dict)  # generator states
+    unseeded: set[str] = field(default_factory=set)  # generators holding fresh entropy when the cell started
+    processes: int = 0  # multiprocessing's count of processes made, when the cell started
     taken: object = None  # the state tracer's snapshot before the cell, while tracing
     magics: list[str] = field(default_factory=list)  # repro's cell magics that ran the cell
 
@@ -56,6 +60,7 @@ class CellRecorder:
         self._loading_frame: _Frame | None = None
         self.records: deque[dict] = deque(maxlen=MAX_RECORDS)  # payload dicts
         self.tracer = None  # a repro.kernel.state.StateTracer while tracing is on
+        self.unseeded = UnseededGenerators()
 
     @property
     def current_frame(self) -> _Frame | None:
@@ -69,12 +74,16 @@ class CellRecorder:
         try:
             digest = source_digest(info.raw_cell or "")
             seed, before = self._start_cell(digest)
+            if seed is not None:
+                self.unseeded.seeded()
             frame = _Frame(
                 seed=seed,
                 seed_mode=self._state.mode,
                 source_digest=digest,
                 cell_id=getattr(info, "cell_id", None),
                 before=before,
+                unseeded=set(self.unseeded.names),
+                processes=processes_made(),
             )
             if self.tracer is not None:
                 frame.taken = self.tracer.before(info.raw_cell or "")
@@ -92,13 +101,16 @@ class CellRecorder:
                 return
         else:  # the cell that loaded repro
             info = getattr(result, "info", None)
-            frame = self._loading_frame or _Frame(seed=None, seed_mode=self._state.mode, source_digest="", cell_id=None)
+            frame = self._loading_frame or _Frame(seed=None, seed_mode=self._state.mode, source_digest="", cell_id=None,
+                                                  unseeded=set(self.unseeded.names), processes=processes_made())
             self._loading_frame = None
             frame.source_digest = source_digest(getattr(info, "raw_cell", "") or "")
             frame.cell_id = getattr(info, "cell_id", None)
         try:
-            before, after = digest_states(frame.before, self._states())
+            states = self._states()
             state = self._state
+            before, after = digest_states(frame.before, states)
+            consumed = without_entropy(before, after, frame.unseeded, self.unseeded.names, frame.before, states)
             payload = make_payload(
                 execution_count=result.execution_count,
                 cell_id=frame.cell_id,
@@ -112,6 +124,8 @@ class CellRecorder:
                 state=None if frame.taken is None or self.tracer is None else self.tracer.after(frame.taken),
                 session_seed=None if state.mode == SeedMode.OFF else state.base,
                 magics=frame.magics,
+                consumed=consumed,
+                processes=processes_made() - frame.processes,
             )
             self.records.append(payload)
             self._payloads.write_payload(payload)
@@ -120,11 +134,14 @@ class CellRecorder:
 
     def reseeded(self, seed: int, mode: str, states: dict[str, bytes]) -> None:
         """``%seed`` ran inside the cell: the cell's generators start over from here."""
+        self.unseeded.seeded()
         frame = self.current_frame
         if frame is not None:
             frame.seed, frame.seed_mode, frame.before = seed, mode, states
+            frame.unseeded = set()
         else:
-            self._loading_frame = _Frame(seed=seed, seed_mode=mode, source_digest="", cell_id=None, before=states)
+            self._loading_frame = _Frame(seed=seed, seed_mode=mode, source_digest="", cell_id=None, before=states,
+                                         processes=processes_made())
 
     def magic_applied(self, name: str, seed: int | None = None, states: dict[str, bytes] | None = None) -> None:
         """One of repro's cell magics runs the cell; with *seed*, the body runs under that seed
@@ -145,6 +162,38 @@ class CellRecorder:
         frame = self.current_frame
         if frame is not None and name not in frame.before:
             frame.before[name] = state
+            if name in self.unseeded.names:
+                frame.unseeded.add(name)
+
+
+def processes_made() -> int:
+    """How many processes multiprocessing has made in this kernel (DataLoader workers, pools,
+    joblib's workers...): its own counter, read without moving it; 0 before it is imported."""
+    process = sys.modules.get("multiprocessing.process")
+    counter = repr(getattr(process, "_process_counter", None))
+    if not counter.startswith("count(") or not counter.endswith(")"):
+        return 0
+    try:
+        return int(counter[6:-1])
+    except ValueError:
+        return 0
+
+
+def without_entropy(before: dict[str, str | None], after: dict[str, str | None], unseeded_before: set[str],
+                    unseeded_after: set[str], states_before: dict, states_after: dict) -> dict[str, bool | None]:
+    """Blank the digests of generators that held fresh entropy at the start or the end of the
+    cell (they differ in every run) and return, for those, whether the cell drew from them."""
+    consumed = {}
+    for name in unseeded_before | unseeded_after:
+        if name not in after:
+            continue
+        if name in unseeded_before:
+            before[name] = None
+        if name in unseeded_after:
+            after[name] = None
+        state_before = states_before.get(name)
+        consumed[name] = None if state_before is None else state_before != states_after.get(name)
+    return consumed
 
 
 # Cells start from the states seeding gives: backends that know them hand back the

@@ -11,6 +11,11 @@ than the time budget, is marked :data:`TOO_BIG`; one that cannot be read is mark
 :data:`UNREADABLE`. Modules, functions, classes, private names and IPython's own names
 are left out, and so are objects of any other type (they have no digest here).
 
+Digested: Python's scalars, strings and containers (deques too); dates, times, decimals,
+fractions, paths and UUIDs (by their repr); NumPy arrays and scalars; torch tensors,
+modules and optimizers; pandas objects: DataFrame and Series (with any index), every
+kind of Index, arrays such as Categorical, and its scalars (Timestamp, Period, NA...).
+
 NumPy, torch and pandas are never imported here: they are looked up in ``sys.modules``.
 """
 
@@ -21,6 +26,7 @@ import hashlib
 import sys
 import time
 import types
+from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
@@ -37,6 +43,10 @@ IPYTHON_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython"})
 _CHUNK = 1 << 22  # bytes hashed between two looks at the clock
 _SKIPPED_TYPES = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
 _SCALARS = (int, float, complex, bool, str, bytes, bytearray, type(None))
+_CONTAINERS = (list, tuple, dict, set, frozenset, deque)
+#: Standard-library values whose repr says all of them: module -> class names.
+_REPR_TYPES = {"datetime": ("date", "time", "timedelta", "timezone"), "decimal": ("Decimal",),
+               "fractions": ("Fraction",), "pathlib": ("PurePath",), "uuid": ("UUID",)}
 
 
 @dataclass(frozen=True)
@@ -123,7 +133,7 @@ def is_digestible(value: Any) -> bool:
     """Whether *value* is of a kind that gets a digest (or a marker)."""
     if isinstance(value, _SKIPPED_TYPES):
         return False
-    if isinstance(value, _SCALARS + (list, tuple, dict, set, frozenset)):
+    if isinstance(value, _SCALARS + _CONTAINERS + (range,)):
         return True
     return _library_kind(value) is not None
 
@@ -143,8 +153,15 @@ def _library_kind(value: Any) -> str | None:
                 optim is not None and isinstance(value, optim.Optimizer)):
             return "state_dict"
     pd = modules.get("pandas")
-    if pd is not None and isinstance(value, (pd.DataFrame, pd.Series, pd.Index)):
-        return "pandas"
+    if pd is not None:
+        if isinstance(value, (pd.DataFrame, pd.Series, pd.Index, pd.api.extensions.ExtensionArray)):
+            return "pandas"
+        if isinstance(value, (pd.Period, pd.Interval)) or value is pd.NA:
+            return "repr"
+    for module, names in _REPR_TYPES.items():
+        found = modules.get(module)
+        if found is not None and isinstance(value, tuple(getattr(found, name) for name in names)):
+            return "repr"
     return None
 
 
@@ -158,8 +175,10 @@ def _feed(hasher: _Hasher, value: Any, depth: int) -> None:
         hasher.data(value.encode("utf-8", "surrogatepass"))
     elif isinstance(value, _SCALARS):
         hasher.tag(f"{type(value).__name__}:{value!r}")
-    elif isinstance(value, (list, tuple, dict, set, frozenset)):
+    elif isinstance(value, _CONTAINERS):
         _feed_container(hasher, value, depth)
+    elif isinstance(value, range):
+        hasher.tag(f"range:{value.start}:{value.stop}:{value.step}")
     else:
         kind = _library_kind(value)
         if kind == "numpy":
@@ -170,7 +189,9 @@ def _feed(hasher: _Hasher, value: Any, depth: int) -> None:
             hasher.tag(f"state_dict:{type(value).__qualname__}")
             _feed(hasher, value.state_dict(), depth)
         elif kind == "pandas":
-            _feed_pandas(hasher, value)
+            _feed_pandas(hasher, value, depth)
+        elif kind == "repr":
+            hasher.tag(f"{type(value).__module__}.{type(value).__qualname__}:{value!r}")
         else:  # an object of another kind inside a container: only its type counts
             hasher.tag(f"object:{type(value).__module__}.{type(value).__qualname__}")
 
@@ -239,18 +260,46 @@ def device_checksum(tensor) -> str:
     return f"device:{int(total)}:{int(weighted)}"
 
 
-def _feed_pandas(hasher: _Hasher, value) -> None:
+def _feed_pandas(hasher: _Hasher, value, depth: int) -> None:
+    """A DataFrame, Series, Index (of any kind) or pandas array: its type, shape, dtypes,
+    names and the hash of every row (the index's too); object values that pandas cannot
+    hash (lists in a column) item by item."""
     pd = sys.modules["pandas"]
-    usage = value.memory_usage(index=True, deep=False)
+    frame_or_series = isinstance(value, (pd.DataFrame, pd.Series))
+    usage = value.memory_usage(index=True, deep=False) if frame_or_series else _array_bytes(value)
     if int(getattr(usage, "sum", lambda: usage)()) > hasher.limits.max_bytes:
         raise _TooBig
     hasher.tag(f"pandas:{type(value).__name__}:{value.shape}")
     if isinstance(value, pd.DataFrame):
         hasher.tag(repr([(str(c), str(t)) for c, t in value.dtypes.items()]))
-    else:
-        hasher.tag(f"{value.dtype}:{value.name!r}")
-    hashes = pd.util.hash_pandas_object(value, index=not isinstance(value, pd.Index))
+        hasher.tag(repr(list(value.index.names)))
+    elif isinstance(value, pd.Series):
+        hasher.tag(f"{value.dtype}:{value.name!r}:{list(value.index.names)!r}")
+    elif isinstance(value, pd.Index):
+        hasher.tag(f"{value.dtype}:{list(value.names)!r}:{getattr(value, 'freqstr', None)!r}")
+    else:  # an array: Categorical, IntegerArray, SparseArray...
+        hasher.tag(str(value.dtype))
+        value = pd.Series(value, copy=False)
+    try:
+        hashes = pd.util.hash_pandas_object(value, index=frame_or_series)
+    except TypeError:  # unhashable objects in it
+        _feed_pandas_items(hasher, value, depth)
+        return
     hasher.data(hashes.to_numpy())
+
+
+def _array_bytes(value) -> int:
+    usage = getattr(value, "memory_usage", None)
+    return int(usage(deep=False)) if usage is not None else int(value.nbytes)
+
+
+def _feed_pandas_items(hasher: _Hasher, value, depth: int) -> None:
+    pd = sys.modules["pandas"]
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        _feed_pandas(hasher, value.index, depth)
+    columns = [value[c] for c in value.columns] if isinstance(value, pd.DataFrame) else [value]
+    for column in columns:
+        _feed_array(hasher, column.to_numpy(dtype=object), depth)
 
 
 # -- which names a cell touched -----------------------------------------------------

@@ -10,7 +10,8 @@ Pure functions over notebooks, runs and parsed records (:class:`repro.payload.Ce
   stored outputs); :func:`is_hash_order` then tells ``hash-order`` from drift with a run
   under another PYTHONHASHSEED.
 - :func:`rng_divergence`: the first cell that draws from a generator whose state differs,
-  against the records stored in the notebook, else between runs.
+  or from one nothing seeded, against the records stored in the notebook, else between runs;
+  :func:`unseen_draws`: a cell whose worker processes drew where no fingerprint looks.
 - :func:`state_divergence`: the first cell after which a variable's digest differs (state
   tracing), against the stored digests, else between runs.
 - :func:`stale_notes`: stored outputs that did not come from running the current notebook
@@ -67,13 +68,18 @@ def _outputs_differ(a_nb, b_nb, index: int, options: CompareOptions) -> bool:
 
 def first_divergence(reference: Records, other: Records, against: Against) -> Divergence | None:
     """The first cell, in notebook order, that draws from a generator whose state differs
-    between two sets of records (before or after the cell).
+    between two sets of records, or from one that nothing seeded (its draws are fresh
+    entropy in every run: ``unseeded``).
 
     A generator nobody draws from may differ from the start (unseeded at kernel
     start, or imported without a seed in force) without changing any result: it
     counts only at a cell that draws from it, on either side. A cell that imports a
     library (``consumed`` unknown) is not named for it: ``import pandas`` imports
     ``numpy.random`` and draws nothing; the first cell that draws is named instead.
+    Nor is a cell after which the state is the same on both sides (it seeded the
+    generator: ``np.random.seed(0)``, ``torch.manual_seed(42)``): where the state
+    before it differed, the stream diverged before it, in a cell that did not draw,
+    and what follows is the same.
     """
     for index in sorted(set(reference) & set(other)):
         ref_backends = reference[index].backends
@@ -82,10 +88,34 @@ def first_divergence(reference: Records, other: Records, against: Against) -> Di
             a, b = ref_backends[name], other_backends[name]
             if not (a.consumed or b.consumed):
                 continue
+            if a.unseeded or b.unseeded:
+                return Divergence(cell=index, backend=name, against=against, unseeded=True)
+            if a.after is not None and a.after == b.after:
+                continue
             for x, y in ((a.before, b.before), (a.after, b.after)):
                 if x is not None and y is not None and x != y:
                     return Divergence(cell=index, backend=name, against=against)
     return None
+
+
+def divergence_line(divergence: Divergence) -> str:
+    """The report's line for the first RNG divergence."""
+    if divergence.unseeded:
+        return (f"first RNG divergence: {divergence.backend} at cell {divergence.cell + 1}: it drew from "
+                f"{divergence.backend}'s global generator while nothing had seeded it (fresh entropy in every run): "
+                "seed it before (%seed N)")
+    against = "the recorded run" if divergence.against == Against.STORED else "another run"
+    return (f"first RNG divergence: {divergence.backend} after cell {divergence.cell + 1} "
+            f"(its random state differs from {against} from there on)")
+
+
+def unseen_draws(records: Records, index: int) -> str | None:
+    """Why the fingerprints cannot vouch for cell *index*'s draws, when it ran worker processes."""
+    record = records.get(index)
+    if record is None or not record.processes:
+        return None
+    return (f"this cell ran {record.processes} worker process{'es' if record.processes > 1 else ''}, whose draws "
+            "the fingerprints do not see (num_workers, worker_init_fn, the work each worker got)")
 
 
 def rng_divergence(stored: Records, runs: list[Records]) -> Divergence | None:

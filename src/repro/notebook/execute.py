@@ -282,6 +282,7 @@ def execute_notebook(
         timeout_func=(lambda cell, limit=options.timeout: limit) if options.timeout else None,
         startup_timeout=options.startup_timeout,
         shutdown_kernel="immediate",
+        record_timing=False,  # per-cell timestamps: nothing reads them, and they change every run
         resources={"metadata": {"path": str(path.resolve().parent)}},
     )
     start = time.perf_counter()

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repro import __version__
+from repro.payload import NOTICE_PREFIX
 from repro.notebook.errors import InputError
 from repro.notebook.shape import lone_surrogate_problem, notebook_shape_problem
 from repro.notebook.results import NotebookRun
@@ -309,6 +310,10 @@ def store_records(run: NotebookRun):
     execution count, as Jupyter shows a cell not run in this session (``In [ ]``): the
     counts left in the notebook are the recorded run's, in order. Cell ids are made
     unique (:func:`renew_cell_ids`), with a note on *run* saying which changed.
+
+    Only what a later run can reproduce is stored, so that recording an unchanged notebook
+    again leaves the file as it was: no per-cell execution timestamps, and the outputs of
+    each executed cell as :func:`settled_outputs` gives them (no notices of repro's own).
     """
     nb = run.notebook
     run.notes.extend(renew_cell_ids(nb))
@@ -317,6 +322,9 @@ def store_records(run: NotebookRun):
             continue
         if index not in run.executed:
             cell.execution_count = None
+        else:
+            cell.outputs = settled_outputs(cell.get("outputs", []))
+            cell.metadata.pop("execution", None)  # timings of some earlier run, written by an editor
         cell.metadata.pop("repro", None)
         payload = run.records.get(index)
         if payload is not None:
@@ -332,6 +340,34 @@ def store_records(run: NotebookRun):
     if run.environment is not None:
         nb.metadata["repro"]["environment"] = run.environment
     return nb
+
+
+def settled_outputs(outputs: list) -> list:
+    """A cell's outputs as recorded: neighbouring pieces of one stream joined (where the kernel
+    split them depends on timing), and lines of repro's own notices (:data:`NOTICE_PREFIX`)
+    left out of stderr; a stream left empty is dropped."""
+    settled: list = []
+    for output in outputs:
+        if output.get("output_type") != "stream":
+            settled.append(output)
+            continue
+        previous = settled[-1] if settled else None
+        if previous is not None and previous.get("output_type") == "stream" \
+                and previous.get("name") == output.get("name"):
+            previous["text"] = _text(previous) + _text(output)
+        else:
+            output["text"] = _text(output)
+            settled.append(output)
+    for output in settled:
+        if output.get("output_type") == "stream" and output.get("name") == "stderr" and NOTICE_PREFIX in output["text"]:
+            output["text"] = "".join(line for line in output["text"].splitlines(keepends=True)
+                                     if not line.startswith(NOTICE_PREFIX))
+    return [o for o in settled if o.get("output_type") != "stream" or o["text"]]
+
+
+def _text(output) -> str:
+    text = output.get("text", "")
+    return "".join(text) if isinstance(text, list) else str(text)
 
 
 def _outline_nodes(data: dict):

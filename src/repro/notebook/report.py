@@ -15,7 +15,8 @@ JSON schema, version 1::
                              "message": "...", "cell": INDEX, "ename": ..., "evalue": ...},
           "first_difference": INDEX | null, # first cell that differs or failed
           "runs": 2,                        # executions compared (verify --runs)
-          "rng_divergence": null | {"cell": INDEX, "backend": "numpy", "against": "stored" | "runs"},
+          "rng_divergence": null | {"cell": INDEX, "backend": "numpy", "against": "stored" | "runs",
+                                    "unseeded": false},   # true: the cell drew from a generator nothing seeded
           "state_divergence": null | {"cell": INDEX, "names": ["weights", "grads"],   # first cell after which
                                       "against": "stored" | "runs"},   # a variable's digest differs
           "notes": ["cell 5 was edited since its outputs were recorded", ...],   # how it ran, stale outputs
@@ -61,7 +62,7 @@ person counts them in the notebook, with the stored ``In [n]``. Keys added to
 version 1 since it first shipped: ``hint``, ``downstream_of``, ``cell_id`` and
 ``report`` on cells; ``side_effects``, ``state_divergence``, ``code_cells``,
 ``compared``, ``recorded_order``, ``report``, ``advice`` and ``hash_seed`` on notebooks;
-the ``unverified`` status.
+``unseeded`` on ``rng_divergence``; the ``unverified`` status.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ from dataclasses import asdict
 from typing import Iterable
 
 from repro.notebook import advice, diffview, hashorder, reorder
+from repro.notebook.diagnose import divergence_line, unseen_draws
 from repro.notebook.results import Against, Cause, CellResult, CellStatus, NotebookResult, NotebookStatus, SkipReason
 from repro.notebook.terminal import Style, printable, printable_line
 
@@ -206,15 +208,16 @@ def explanation(result: NotebookResult) -> list[str]:
     lines = []
     divergence = result.rng_divergence
     if divergence is not None and not passed:
-        against = "the recorded run" if divergence.against == Against.STORED else "another run"
-        lines.append(f"first RNG divergence: {divergence.backend} after cell {divergence.cell + 1} "
-                     f"(its random state differs from {against} from there on)")
+        lines.append(divergence_line(divergence))
     if result.state_divergence is not None:
         lines.append(advice.unseen_divergence(result) if passed else state_line(result))
     drift = [c for c in result.differing if c.cause == Cause.DRIFT]
     if drift and result.records:
         first_drift = drift[0].index
-        if divergence is None or divergence.cell > first_drift:
+        unseen = unseen_draws(result.records, first_drift)
+        if (divergence is None or divergence.cell > first_drift) and unseen:
+            lines.append(f"drift at cell {first_drift + 1} with the same random draws in the kernel: {unseen}")
+        elif divergence is None or divergence.cell > first_drift:
             changed = "; see what changed below" if result.environment_changes else ""
             lines.append(f"drift at cell {first_drift + 1} with the same random draws: the stored output is not "
                          "what this code produces here (edited by hand, stale, or made in another environment: "
@@ -247,6 +250,8 @@ def state_line(result: NotebookResult) -> str:
         line += f"; the random stream diverged first, at cell {rng.cell + 1} ({rng.backend})"
     elif rng is not None and rng.cell == state.cell:
         line += f"; its random draws differ there too ({rng.backend})"
+    elif unseen_draws(result.records, state.cell):
+        line += f"; random draws in the kernel identical up to there; {unseen_draws(result.records, state.cell)}"
     elif result.records:
         line += ("; random draws identical up to there: something else in that cell differs "
                  "(numerics: ops, BLAS, threads, hardware; or what it read: the environment, the clock, files)")
@@ -299,6 +304,7 @@ def to_json_data(results: Iterable[NotebookResult]) -> dict:
                     "cell": result.rng_divergence.cell,
                     "backend": result.rng_divergence.backend,
                     "against": result.rng_divergence.against,
+                    "unseeded": result.rng_divergence.unseeded,
                 },
                 "state_divergence": None if result.state_divergence is None else {
                     "cell": result.state_divergence.cell,
@@ -320,24 +326,25 @@ def to_json_data(results: Iterable[NotebookResult]) -> dict:
                 "side_effects": None if result.side_effects is None else asdict(result.side_effects),
                 "recorded_order": reorder.to_json(result.recorded_order),
                 "report": render_text([result]).splitlines(),
-                "cells": [
-                    {
-                        "index": c.index,
-                        "status": c.status,
-                        "execution_count": c.execution_count,
-                        "reason": c.reason,
-                        "cause": c.cause,
-                        "hint": c.hint,
-                        "downstream_of": c.downstream_of,
-                        "diffs": [asdict(d) for d in c.diffs],
-                        "cell_id": c.cell_id,
-                        "report": _json_cell_lines(result, c),
-                    }
-                    for c in result.cells
-                ],
+                "cells": [_cell_json(result, c) for c in result.cells],
             }
         )
     return {"version": JSON_SCHEMA_VERSION, "notebooks": notebooks}
+
+
+def _cell_json(result: NotebookResult, c: CellResult) -> dict:
+    return {
+        "index": c.index,
+        "status": c.status,
+        "execution_count": c.execution_count,
+        "reason": c.reason,
+        "cause": c.cause,
+        "hint": c.hint,
+        "downstream_of": c.downstream_of,
+        "diffs": [asdict(d) for d in c.diffs],
+        "cell_id": c.cell_id,
+        "report": _json_cell_lines(result, c),
+    }
 
 
 def render_json(results: Iterable[NotebookResult]) -> str:

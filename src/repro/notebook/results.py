@@ -141,6 +141,7 @@ class Divergence:
     cell: int  # index in the notebook's cells
     backend: str
     against: Against
+    unseeded: bool = False  # the cell drew from a generator nothing had seeded: fresh entropy each run
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "against", Against(self.against))

@@ -62,6 +62,13 @@ class Backend:
 
     name: str = ""
     module: str = ""
+    #: Whether the library seeds its global generator from the operating system's entropy
+    #: when imported (its state then says nothing until something seeds it).
+    unseeded_at_import: bool = False
+    #: Functions of ``module`` (or of its submodules: ``"random.manual_seed"``) that seed the
+    #: global generator: called with a seed, it is seeded; called with none (``seed()``), it
+    #: takes fresh entropy again. Restoring a saved state changes neither.
+    seed_functions: tuple[str, ...] = ()
 
     def loaded(self) -> ModuleType | None:
         """The library's module if the user has imported it, else None."""

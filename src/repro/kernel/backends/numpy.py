@@ -21,6 +21,8 @@ _STATE_SIZE = _POS_OFFSET + 4
 class NumpyBackend(Backend):
     name = "numpy"
     module = "numpy.random"
+    unseeded_at_import = True
+    seed_functions = ("seed",)
 
     def __init__(self) -> None:
         self._seeded = SeededStates()  # seed -> state() right after seeding

@@ -23,6 +23,8 @@ FINGERPRINT_SIZE = 4 + 4 * 16
 class PythonRandomBackend(Backend):
     name = "random"
     module = "random"
+    unseeded_at_import = True
+    seed_functions = ("seed",)
 
     def __init__(self) -> None:
         self._fast_state: bool | None = None  # the C layout is the expected one (checked once)

@@ -103,9 +103,21 @@ def _engine_offset(generator, at: int | None = None) -> int | None:
     return offset if engine[20:20 + 624 * 4] == words and float_ok and double_ok else None
 
 
+#: The seed older torch releases give their default generator at import.
+_FIXED_IMPORT_SEED = 67280421310721
+
+
 class TorchBackend(Backend):
     name = "torch"
     module = "torch"
+    seed_functions = ("manual_seed", "seed", "random.manual_seed", "random.seed")
+
+    @property
+    def unseeded_at_import(self) -> bool:
+        """Recent torch releases seed the default generator from entropy at import (a 64-bit
+        seed), older ones with a fixed seed."""
+        seed = sys.modules["torch"].initial_seed()
+        return seed >= 2**32 and seed != _FIXED_IMPORT_SEED
 
     def __init__(self) -> None:
         self._device_seed: int | None = None  # what a device initialized later in the cell starts from
