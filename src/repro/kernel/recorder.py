@@ -106,7 +106,7 @@ class CellRecorder:
                 error=not result.success,
                 before=before,
                 after=after,
-                unseeded_generators=self._state.draws,
+                unseeded_generators=self._state.draws - self._state.import_draws,
                 state=None if frame.taken is None or self.tracer is None else self.tracer.after(frame.taken),
             )
             self.records.append(payload)
@@ -121,6 +121,13 @@ class CellRecorder:
             frame.seed, frame.seed_mode, frame.before = seed, mode, states
         else:
             self._loading_frame = _Frame(seed=seed, seed_mode=mode, source_digest="", cell_id=None, before=states)
+
+    def restarted(self, states: dict[str, bytes]) -> None:
+        """The running cell seeded its generators again (``%%deterministic``, a ``%%repeat`` run):
+        whether it drew from them counts from these states on, so that seeding is not a draw."""
+        frame = self.current_frame
+        if frame is not None:
+            frame.before.update(states)
 
     def backend_imported(self, name: str, state: bytes | None) -> None:
         """A backend was imported during the running cell: its state now is its 'before', so that
