@@ -81,6 +81,8 @@ def test_options_for_cell_changes_nothing_for_an_ordinary_cell():
      "CPU times: user 3.62 s, sys: 412 \u00b5s, total: 3.62 s\nWall time: 1min 2s"),
     ("CPU times: total: 10 ms\nWall time: 11.3 ms", "CPU times: total: 5 ms\nWall time: 6 ms"),  # Windows
     ("Wall time: 1.37 s.", "Wall time: 0.52 s."),
+    ("Wall time: 0 ns", "CPU times: user 3 \u00b5s, sys: 1 \u00b5s, total: 4 \u00b5s\nWall time: 6.2 \u00b5s"),  # other OS
+    ("CPU times: total: 0 ns\nWall time: 0 ns", "CPU times: user 2 ms, sys: 0 ns, total: 2 ms\nWall time: 2 ms"),
 ])
 def test_timing_outputs_compare_equal_in_a_timing_cell(stored, new):
     timed = CompareOptions(known_forms=TIMED)
@@ -96,8 +98,7 @@ def test_lines_ipython_prints_only_sometimes_are_dropped():
     new = "3.3 \u00b5s \u00b1 44 ns per loop (mean \u00b1 std. dev. of 7 runs, 100,000 loops each)\n"
     assert compare_outputs([stream(stored)], [stream(new)], CompareOptions(known_forms=TIMED)) == []
     timed = "CPU times: user 1 s, sys: 2 ms, total: 1 s\nWall time: 1 s\nCompiler : 112 ms\nParser   : 101 ms\n"
-    assert normalize_known_forms(timed, TIMED) == ("CPU times: user <time>, sys: <time>, total: <time>\n"
-                                                   "Wall time: <time>\n")
+    assert normalize_known_forms(timed, TIMED) == "Wall time: <time>\n"
 
 
 def test_a_timing_cell_still_compares_its_own_output():
