@@ -50,6 +50,19 @@ def test_nothing_compared_is_unverified_and_not_a_pass():
     assert render_text([result]).startswith("UNVERIFIED a.ipynb: unverified: 0 of 3")
 
 
+def test_outputs_stripped_with_the_counts_kept_are_unverified_not_a_difference():
+    """nbstripout --keep-count, say: every count stored, no output anywhere, while the cells print."""
+    result = judge({}, ALL)
+    assert result.status == "unverified" and result.compared == 0
+    assert [c.reason for c in result.cells] == ["outputs stripped"] * 3
+    assert summary(result) == ("unverified: 0 of 3 code cells had stored outputs, nothing was compared "
+                               "(3 with outputs stripped (counts kept)); run `repro-nb record` first (1.0 s)")
+    # Cells that print nothing, stored with nothing: that is what was stored, and it reproduced.
+    assert judge({}, {}).status == "reproduced"
+    # One stored output is enough to compare with: the cells without one then printed what was not stored.
+    assert judge({1: [stream("a\n")]}, ALL).status == "differs"
+
+
 def test_every_cell_skipped_is_unverified_too():
     result = judge(ALL, tags={1: ["repro-skip"], 2: ["repro-skip"], 3: ["repro-ignore-output"]})
     assert result.status == "unverified"

@@ -32,7 +32,7 @@ from repro.notebook.results import (
 )
 
 
-def _skip_reason(cell) -> SkipReason | None:
+def _skip_reason(cell, stripped: bool = False) -> SkipReason | None:
     markers = cell_markers(cell)
     if "skip" in markers:
         return SkipReason.MARKED_SKIP
@@ -40,7 +40,18 @@ def _skip_reason(cell) -> SkipReason | None:
         return SkipReason.EMPTY
     if cell.get("execution_count") is None and not cell.get("outputs"):
         return SkipReason.NEVER_EXECUTED
+    if stripped:
+        return SkipReason.OUTPUTS_STRIPPED
     return None
+
+
+def outputs_stripped(expected_nb, actual_nb) -> bool:
+    """Whether *expected_nb*'s outputs were stripped with its execution counts kept (``nbstripout
+    --keep-count``, say): no code cell holds an output, while *actual_nb*'s code cells printed some.
+    Nothing was stored to compare with; a notebook whose cells print nothing stays comparable."""
+    if any(c.get("outputs") for c in expected_nb.cells if c.cell_type == "code"):
+        return False
+    return any(c.get("outputs") for c in actual_nb.cells if c.cell_type == "code")
 
 
 def compare_cells(expected_nb, actual_nb, options: CompareOptions, executed: set[int] | None = None,
@@ -52,6 +63,7 @@ def compare_cells(expected_nb, actual_nb, options: CompareOptions, executed: set
     results = []
     stop = failure.cell_index if failure is not None else None
     widgets = widget_states(expected_nb, actual_nb)
+    stripped = outputs_stripped(expected_nb, actual_nb)
     for index, cell in enumerate(expected_nb.cells):
         if cell.cell_type != "code":
             continue
@@ -60,7 +72,7 @@ def compare_cells(expected_nb, actual_nb, options: CompareOptions, executed: set
         if stop is not None and index == stop:
             result.status, result.reason = CellStatus.FAILED, failure.message
             continue
-        reason = _skip_reason(cell)
+        reason = _skip_reason(cell, stripped)
         if reason is not None:
             result.status, result.reason = CellStatus.SKIPPED, reason
             continue

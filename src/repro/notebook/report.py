@@ -88,6 +88,7 @@ def cell_label(cell: CellResult) -> str:
 
 #: How the report names why cells were not compared.
 _NOT_COMPARED = {SkipReason.NEVER_EXECUTED: "without stored outputs", SkipReason.MARKED_SKIP: "marked skip",
+                 SkipReason.OUTPUTS_STRIPPED: "with outputs stripped (counts kept)",
                  SkipReason.OUTPUT_IGNORED: "output ignored", SkipReason.EMPTY: "empty"}
 
 
@@ -105,7 +106,7 @@ def _unverified(result: NotebookResult) -> str:
     total = len(result.cells)
     if total == 0:
         return "unverified: the notebook has no code cells, nothing was compared"
-    if any(c.reason == SkipReason.NEVER_EXECUTED for c in result.cells):
+    if any(c.reason in (SkipReason.NEVER_EXECUTED, SkipReason.OUTPUTS_STRIPPED) for c in result.cells):
         return (f"unverified: 0 of {total} code cells had stored outputs, nothing was compared "
                 f"({_not_compared(result)}); run `repro-nb record` first")
     return f"unverified: 0 of {total} code cells compared ({_not_compared(result)})"
