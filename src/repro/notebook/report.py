@@ -261,7 +261,7 @@ def side_effect_lines(result: NotebookResult) -> list[str]:
     where = "in its scratch copy of the folder" if effects.isolated else "in the notebook's folder"
     line = f"files written {where}: {'; '.join(parts)}"
     if result.status != NotebookStatus.REPRODUCED and not effects.isolated:
-        line += " (a later run finds them there; --isolate runs each in a scratch copy)"
+        line += " (a later run finds them there; --isolate runs each in a scratch copy, on record and verify)"
     return [line]
 
 
