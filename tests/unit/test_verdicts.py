@@ -4,6 +4,7 @@ reason, order notes that leave skipped cells out, the default time limit."""
 from __future__ import annotations
 
 import json
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -106,7 +107,7 @@ def test_without_records_later_cells_are_possibly_downstream_of_a_real_differenc
     # stderr only: a warning, a progress bar
     ([stream("a\n"), stream("took 1 s\n", "stderr")], [stream("a\n"), stream("took 2 s\n", "stderr")]),
     # a clock reading (the cell gets a hint)
-    ([stream("a at 2026-11-29T10:00:01\n")], [stream("a at 2026-11-30T10:00:01\n")]),
+    ([stream("a at 2026-11-29T10:00:01\n")], [stream(time.strftime("a at %Y-%m-%dT%H:%M:%S\n"))]),
 ])
 def test_a_noise_difference_makes_nothing_downstream(stored_first, new_first):
     result = judge({**ALL, 1: stored_first}, {**ALL, 1: new_first, 3: [stream("C\n")]})

@@ -230,7 +230,7 @@ def diff_result(path: Path, a_nb, b_nb, options: CompareOptions) -> NotebookResu
                 CellResult(index=index, status=CellStatus.DIFFERS, reason="only in the second notebook",
                            diffs=[OutputDiff("extra", "cell", None, "code cell", "")])
             )
-    attach_hints(a_nb, cells, options)
+    attach_hints(a_nb, cells, options, ran_now=False)  # two stored notebooks: neither ran now
     result = NotebookResult(path=path, status=notebook_status(cells, None), cells=cells)
     mark_downstream(result)
     return result

@@ -38,7 +38,7 @@ JSON schema, version 1::
               "reason": null | "...",       # why skipped or failed
               "cause": null | "nondeterministic" | "hash-order" | "drift",   # with --runs
               "hint": null | "...",         # a differing cell: what it likely means and the fix to paste
-                                            # (a clock reading and its mask, a renderer missing here)
+                                            # (a clock reading or generated ids and the mask, a MIME type one side lacks)
               "downstream_of": null | INDEX,   # a differing cell that likely follows from an earlier one
               "diffs": [{"kind": ..., "key": ..., "expected": ..., "actual": ..., "diff": ..., "image": ...,
                          "index": POSITION | null}]   # among the cell's non-stream outputs
