@@ -38,8 +38,8 @@ Payload schema, version 1 (one JSON object in the reply's ``payload`` list)::
 started (after seeding), or, for a backend imported during the cell, right after
 its import; it is null for a cell that started before repro was loaded (and, from
 kernels of repro 0.1.0, for a backend imported while no seed was in force).
-A cell that seeds its generators again (``%%deterministic``, a ``%%repeat`` run) has
-as ``before`` the state right after that seeding: ``consumed`` says whether it drew.
+A cell that seeds a generator again (``%%deterministic``, a ``%%repeat`` run) before
+drawing from it has as ``before`` the state right after that seeding: a seeding is no draw.
 ``consumed`` is null when ``before`` is. ``unseeded_generators`` counts
 the generators the cell created without a seed (``default_rng()``,
 ``RandomState()``, ``random.Random()``...) that repro seeded from the cell's

@@ -154,6 +154,7 @@ def test_generators_a_library_makes_while_imported_are_seeded_but_not_counted(sh
 @pytest.mark.parametrize("magic", ["%%deterministic --seed 3", "%%deterministic"])
 def test_a_deterministic_cell_that_draws_nothing_did_not_draw(shell, magic):
     """%%deterministic seeds the generators: a seeding is not a draw."""
+    shell.out("from repro.kernel.backends import DeterministicOptions\nfrom repro.kernel.extension import active")
     shell.out("%seed 9")
     shell.out(f"{magic}\ny = 1")
     quiet = _records(shell)[-1]
@@ -161,6 +162,9 @@ def test_a_deterministic_cell_that_draws_nothing_did_not_draw(shell, magic):
     shell.out(f"{magic}\nz = np.random.rand()")
     drew = _records(shell)[-1]
     assert drew["backends"]["numpy"]["consumed"] is True and drew["backends"]["random"]["consumed"] is False
+    # What the cell drew before a seeding still counts (the extension's deterministic() seeds mid-cell).
+    shell.out("z = random.random()\nwith active().deterministic(3, DeterministicOptions()):\n    y = 1")
+    assert _records(shell)[-1]["backends"]["random"]["consumed"] is True
     assert "*" not in next(line for line in shell.out("%repro log").splitlines()
                            if line.split()[0] == str(quiet["execution_count"]))
 

@@ -37,7 +37,8 @@ def advise(message: str) -> None:
     comparisons leave it out."""
     from IPython.display import display
 
-    display({"text/plain": f"{NOTICE_PREFIX}{message}"}, raw=True, metadata=NOTICE_METADATA)
+    display({"text/plain": f"{NOTICE_PREFIX}{message}"}, raw=True,
+            metadata={key: dict(value) for key, value in NOTICE_METADATA.items()})
 
 
 def warn(message: str) -> None:

@@ -268,14 +268,15 @@ class Repro(Configurable):
         """Run the block with every loaded backend seeded with *seed* and *seed* in force
         (see :meth:`SeedState.reseeded <repro.kernel.session.SeedState.reseeded>`); on the way
         out the seed state is as before, and so are the patches if a ``%seed`` in the block
-        switched the mode. The generators are left as the block left them; the cell's record
-        says whether it drew from them after this seeding (a body that draws nothing did not draw)."""
+        switched the mode. The generators are left as the block left them; the seeding is no
+        draw in the cell's record (a body that draws nothing did not draw)."""
         state = self.state
         mode = state.mode
         with state.reseeded(seed, own_counters):
             try:
+                drawn = self.states()
                 self.seed_backends(seed)
-                self.recorder.restarted(self.states())
+                self.recorder.restarted(drawn, self.states())
                 yield
             finally:
                 switched = state.mode != mode

@@ -262,5 +262,5 @@ def format_log(records: list[CellRecord]) -> str:
         lines.append("unseeded: generators the cell's code created without a seed (default_rng(), RandomState(), "
                      "random.Random()...), seeded by repro from the cell's seed (those a library makes while it "
                      "is imported are seeded too, and not counted)")
-    lines.append("* the cell drew random numbers from this generator (after its last seeding in the cell)")
+    lines.append("* the cell drew random numbers from this generator")
     return "\n".join(lines)

@@ -122,12 +122,16 @@ class CellRecorder:
         else:
             self._loading_frame = _Frame(seed=seed, seed_mode=mode, source_digest="", cell_id=None, before=states)
 
-    def restarted(self, states: dict[str, bytes]) -> None:
-        """The running cell seeded its generators again (``%%deterministic``, a ``%%repeat`` run):
-        whether it drew from them counts from these states on, so that seeding is not a draw."""
+    def restarted(self, before: dict[str, bytes], after: dict[str, bytes]) -> None:
+        """The running cell seeded its generators again (``%%deterministic``, a ``%%repeat`` run),
+        from the states *before* to *after*: a seeding is not a draw, so a generator the cell has
+        not drawn from yet starts the cell at *after*."""
         frame = self.current_frame
-        if frame is not None:
-            frame.before.update(states)
+        if frame is None:
+            return
+        for name, state in after.items():
+            if name not in frame.before or frame.before[name] == before.get(name):
+                frame.before[name] = state
 
     def backend_imported(self, name: str, state: bytes | None) -> None:
         """A backend was imported during the running cell: its state now is its 'before', so that
