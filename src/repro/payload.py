@@ -8,9 +8,11 @@ side imports the other; both import this module, which imports nothing beyond
 the standard library.
 
 The kernel side also speaks on stderr: every line it writes there starts with
-:data:`NOTICE_PREFIX`. Such lines describe the session (advice, a backend that
-failed), not the cell's results, so the notebook side leaves them out when it
-compares stderr.
+:data:`NOTICE_PREFIX`. Such lines describe the session (a backend that failed),
+not the cell's results, so the notebook side leaves them out when it compares
+stderr. Advice (not an error) goes out as plain text instead, a ``display_data``
+whose metadata holds :data:`NOTICE_METADATA` (see :func:`is_notice_output`), which
+the notebook side leaves out of comparisons too.
 
 Payload schema, version 1 (one JSON object in the reply's ``payload`` list)::
 
@@ -47,7 +49,11 @@ it all the same; it is null when the kernel could not tell (a cell that started 
 repro was loaded). ``unseeded_generators`` counts
 the generators the cell created without a seed (``default_rng()``,
 ``RandomState()``, ``random.Random()``...) that repro seeded from the cell's
-seed; the key is left out when there were none (and by kernels older than it).
+seed, except those a module created while it was being imported (a library's
+own, alike in every run); the key is left out when there were none (and by
+kernels older than it). A cell that seeds a generator again (``%%deterministic``,
+a ``%%repeat`` run) before drawing from it has as ``before`` the state right after
+that seeding: a seeding is no draw.
 ``seed`` is the seed the cell ran under: for a ``%%deterministic --seed 3`` cell, 3, while
 ``session_seed`` stays the N of the ``%seed N`` in force when the cell ended (a ``%seed``
 in the cell counts; null while seeding is off, and from kernels older than the key).
@@ -74,6 +80,17 @@ PAYLOAD_SOURCE = "repro"
 SCHEMA_VERSION = 1
 #: Every line the kernel side writes to stderr starts with this.
 NOTICE_PREFIX = "repro: "
+#: The metadata of a display_data by which the kernel side gives advice: ``{"repro": {"notice": true}}``.
+NOTICE_METADATA = {PAYLOAD_SOURCE: {"notice": True}}
+
+
+def is_notice_output(output: object) -> bool:
+    """Whether a notebook output is the kernel side's advice (a display marked with :data:`NOTICE_METADATA`)."""
+    if not isinstance(output, Mapping) or output.get("output_type") != "display_data":
+        return False
+    metadata = output.get("metadata")
+    ours = metadata.get(PAYLOAD_SOURCE) if isinstance(metadata, Mapping) else None
+    return isinstance(ours, Mapping) and ours.get("notice") is True
 
 
 @dataclass(frozen=True)

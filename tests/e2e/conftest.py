@@ -215,9 +215,8 @@ def _lab_env(home: Path, hash_seed: str | None) -> dict[str, str]:
                  "JUPYTERLAB_WORKSPACES_DIR", "JUPYTER_TOKEN", "JUPYTER_PORT"):
         env.pop(name, None)
     # What the README tells users to do, and what `repro-nb verify` does. Without
-    # it, `%seed` prints its PYTHONHASHSEED advice on stderr in JupyterLab but not
-    # under verify (which fixes PYTHONHASHSEED), and verify reports that cell as
-    # differing. A test overrides this with
+    # it, `%seed` shows its PYTHONHASHSEED advice under the cell in JupyterLab (a
+    # plain-text display that verify leaves out of the comparison). A test overrides this with
     # @pytest.mark.parametrize("lab_hash_seed", [None]).
     if hash_seed is None:
         env.pop("PYTHONHASHSEED", None)

@@ -94,7 +94,8 @@ def test_a_failing_backend_is_one_warning_and_the_cell_still_runs(shell):
     shell.repro.backends.pop()
 
 
-def test_seeding_in_the_cell_that_loads_repro_is_recorded(_shell, capsys):
+def test_seeding_in_the_cell_that_loads_repro_is_recorded(_shell, capsys, monkeypatch):
+    monkeypatch.setenv("PYTHONHASHSEED", "0")  # no advice printed before the log
     ip = _shell
     ip.run_cell("import numpy.random")
     ip.run_cell("%load_ext repro\n%seed 42\nimport numpy as np\nx = np.random.rand(2)")
@@ -127,7 +128,45 @@ def test_unseeded_generators_are_counted_in_the_record_and_the_log(shell):
     assert lines[0].split()[-1] == "unseeded"
     row = next(line for line in lines[1:] if line.split()[0] == str(records[-2]["execution_count"]))
     assert row.split()[-1] == "3"
-    assert any(line.startswith("unseeded: generators the cell created without a seed") for line in lines)
+    assert any(line.startswith("unseeded: generators the cell's code created without a seed") for line in lines)
+
+
+def test_generators_a_library_makes_while_imported_are_seeded_but_not_counted(shell, tmp_path, monkeypatch):
+    """A library that makes generators at import (SciPy's docs examples do) is not the cell's doing."""
+    (tmp_path / "toymaker.py").write_text("import random\nimport numpy as np\n"
+                                          "made = [random.Random(), np.random.default_rng()]\n"
+                                          "def make():\n    return random.Random()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    shell.out("%seed 9")
+    shell.out("import toymaker")
+    shell.out("mine = toymaker.make()")
+    records = _records(shell)
+    assert "unseeded_generators" not in records[-2]  # the import made two: the library's own
+    assert records[-1]["unseeded_generators"] == 1  # made by the cell's code, in the library
+    assert "unseeded" in shell.out("%repro log").splitlines()[0]
+    # Seeded all the same: the same source gives the same numbers in a fresh import.
+    first = [g.random() for g in shell.ip.user_ns["toymaker"].made[:1]]
+    del __import__("sys").modules["toymaker"]
+    shell.out("import toymaker")
+    assert [g.random() for g in shell.ip.user_ns["toymaker"].made[:1]] == first
+
+
+@pytest.mark.parametrize("magic", ["%%deterministic --seed 3", "%%deterministic"])
+def test_a_deterministic_cell_that_draws_nothing_did_not_draw(shell, magic):
+    """%%deterministic seeds the generators: a seeding is not a draw."""
+    shell.out("from repro.kernel.backends import DeterministicOptions\nfrom repro.kernel.extension import active")
+    shell.out("%seed 9")
+    shell.out(f"{magic}\ny = 1")
+    quiet = _records(shell)[-1]
+    assert quiet["backends"] and not any(b["consumed"] for b in quiet["backends"].values())
+    shell.out(f"{magic}\nz = np.random.rand()")
+    drew = _records(shell)[-1]
+    assert drew["backends"]["numpy"]["consumed"] is True and drew["backends"]["random"]["consumed"] is False
+    # What the cell drew before a seeding still counts (the extension's deterministic() seeds mid-cell).
+    shell.out("z = random.random()\nwith active().deterministic(3, DeterministicOptions()):\n    y = 1")
+    assert _records(shell)[-1]["backends"]["random"]["consumed"] is True
+    assert "*" not in next(line for line in shell.out("%repro log").splitlines()
+                           if line.split()[0] == str(quiet["execution_count"]))
 
 
 def test_no_unseeded_count_without_a_seed_in_force(shell):

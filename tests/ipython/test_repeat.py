@@ -101,6 +101,31 @@ def test_a_bad_value_is_a_one_line_error_after_the_first_run(shell):
     assert shell.ip.user_ns["runs"] == [1]
 
 
+def _final_displays(shell, monkeypatch, source: str):
+    """What a notebook shows of the cell's displays once it ends: each display id's last content."""
+    from IPython.utils.capture import capture_output
+
+    monkeypatch.setattr(shell.ip, "kernel", object(), raising=False)  # progress as in a kernel
+    with capture_output() as captured:
+        result = shell.ip.run_cell(source, store_history=True)
+    final: dict[object, dict] = {}
+    for n, output in enumerate(captured.outputs):
+        key = (output.transient or {}).get("display_id", n)
+        if output.update or key not in final:
+            final[key] = output.data
+    return result, list(final.values())
+
+
+@pytest.mark.parametrize("body, run", [("'not a number'", 1), ("i = next(count)\n{'a': 1.0} if i == 0 else {'b': 2.0}", 2)])
+def test_a_bad_value_leaves_a_line_saying_which_run_not_an_empty_display(shell, monkeypatch, body, run):
+    shell.out("count = iter(range(10))")
+    result, shown = _final_displays(shell, monkeypatch, f"%%repeat 5\n{body}")
+    assert isinstance(result.error_in_exec, UsageError)
+    assert shown and all(data.get("text/plain", "").strip() for data in shown)
+    assert shown[-1]["text/plain"].startswith(f"%%repeat: run {run} of 5 (seed ")
+    assert shown[-1]["text/plain"].endswith(") failed")
+
+
 def test_changed_columns_are_an_error_at_that_run(shell):
     shell.out("count = iter(range(10))")
     result, _, _ = shell.run("%%repeat 5\ni = next(count)\n{'a': 1.0} if i == 0 else {'b': 2.0}")

@@ -558,6 +558,21 @@ def test_output_diff_positional_construction():
     assert d.image is None and d.index is None
 
 
+def test_repro_advice_displays_do_not_count_and_keep_the_positions_of_other_outputs():
+    advice = {"output_type": "display_data", "metadata": {"repro": {"notice": True}},
+              "data": {"text/plain": "repro: note: PYTHONHASHSEED is not fixed in this kernel, ..."}}
+    shown = {"output_type": "display_data", "metadata": {}, "data": {"text/plain": "figure"}}
+    other = dict(shown, data={"text/plain": "another figure"})
+    assert compare_outputs([advice, shown], [shown]) == []  # stored in Lab, not under repro-nb
+    assert compare_outputs([shown], [advice, shown]) == []
+    (diff,) = compare_outputs([advice, shown], [other])
+    assert diff.key == "text/plain" and diff.index == 1  # where the figure is in the stored cell
+    # The same text as an ordinary display (no marker) is an output like any other.
+    plain = dict(advice, metadata={})
+    assert compare_outputs([plain, shown], [shown])
+    assert compare_outputs([advice, shown], [shown], CompareOptions(normalize=False))
+
+
 def test_repro_notices_on_stderr_do_not_count():
     notice = "repro: PYTHONHASHSEED is not fixed in this kernel, so ...\n"
     expected = [{"output_type": "stream", "name": "stderr", "text": notice},

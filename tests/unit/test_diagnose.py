@@ -251,6 +251,13 @@ def test_empty_cells_are_not_counted():
     assert stale_notes(nb) == []
 
 
+def test_an_empty_cell_that_was_run_counts_with_the_others():
+    """Jupyter gives an empty cell it runs a count: 1..4 over 4 code cells, one empty, in order."""
+    nb = counted(1, 2, 3, 4, sources=["print(0)", "", "print(2)", "print(3)"])
+    assert stale_notes(nb) == []
+    assert stale_notes(counted(1, 3, 4, sources=["print(0)", "", "print(2)"])) != []  # an In [2] is missing
+
+
 def test_a_cell_edited_since_recorded():
     nb = counted(1, 2, sources=["x = 1", "print(x)"])
     nb.cells[1].metadata["repro"] = stored_record(record_payload(source="x = 1"))

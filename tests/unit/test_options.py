@@ -234,8 +234,8 @@ def test_the_command_line_passes_the_new_flags(tmp_path, monkeypatch):
     args = build_parser().parse_args(["diff", "--mime-subset", "a.ipynb", "b.ipynb"])
     assert _options(args).compare.mime_subset is True
     assert build_parser().parse_args(["verify", "nb.ipynb"]).mime_subset is None
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["record", "--isolate", "nb.ipynb"])
+    # record too: a file a recording run writes would otherwise stay for every later run.
+    assert _options(build_parser().parse_args(["record", "--isolate", "nb.ipynb"])).execute.isolate is True
 
 
 # --------------------------------------------------------------------------- one table, every face

@@ -99,6 +99,29 @@ def test_real_tqdm_output_reproduces_at_other_speeds(kwargs):
     assert not same(fast, slow, CompareOptions(progress=False))  # the timing is what differed
 
 
+@pytest.mark.parametrize("kwargs", [{"ncols": 80}, {"ncols": 60, "ascii": True}, {"colour": "yellow"},
+                                    {"ncols": 70, "colour": "yellow", "desc": "train"}])
+def test_fixed_width_and_coloured_bars_reproduce_at_other_speeds(kwargs):
+    """With a fixed line width the bar gets what the timing fields leave: its length follows their
+    width. A colour puts ANSI codes inside the bar."""
+    fast, slow = run_tqdm(0.0, **kwargs), run_tqdm(0.02, **kwargs)
+    assert same(fast, slow)
+    at = slow.rindex("6/6 [")  # the last line shows: one step less there is a difference
+    assert not same(fast, slow[:at] + "5/6" + slow[at + 3:])
+
+
+def test_a_bar_whose_length_follows_the_timing_fields_compares_by_the_fraction_done():
+    stored = "train:  35%|███▎      | 7/20 [00:00<00:01,  9.80it/s]"  # ncols: the bar got 10
+    new = "train:  35%|███▍      | 7/20 [00:00<00:00, 112.50it/s]"[:-1] + "]"
+    wider = "train:  35%|███▍       | 7/20 [00:00<00:00, 99.1it/s]"  # 11 wide
+    assert normalize_progress_line(stored) == normalize_progress_line(new) == normalize_progress_line(wider)
+    assert normalize_progress_line(wider).startswith("train:  35%|███▌      | 7/20 [<elapsed>")  # tqdm at 10 wide
+    assert not same(stored, "train:  40%|███▍      | 8/20 [00:00<00:00, 112.50it/s]")
+    # A charset of the user's own is left as printed.
+    custom = "train:  35%|===>      | 7/20 [00:00<00:01,  9.80it/s]"
+    assert normalize_progress_line(custom).startswith("train:  35%|===>      | 7/20 [<elapsed>")
+
+
 def test_several_bars_in_one_stderr_each_normalise():
     first = "\r".join(["a:   0%|          | 0/2 [00:00<?, ?it/s]", "a: 100%|██████████| 2/2 [00:00<00:00, 91.3it/s]"])
     second = "b: 100%|██████████| 3/3 [00:01<00:00,  2.95it/s, loss=0.1]"

@@ -44,3 +44,39 @@ def test_the_what_to_do_tables_say_what_verify_says():
     assert (unseeded, edited) == (WHAT_TO_DO["unseeded"], WHAT_TO_DO["edited"])
     causes = _table_rows("### `verify --runs N`")
     assert {k.strip("`"): v for k, v in causes.items() if k not in ("cause", "---")} == {c.value: WHAT_TO_DO[c] for c in Cause}
+
+
+def _blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+
+
+def test_no_command_installs_what_is_not_published():
+    """repro-nb is not on PyPI: the README installs from a clone, or says where a URL goes."""
+    text = (ROOT / "README.md").read_text()
+    assert not re.search(r"pip install (?:-\S+ )*[\"']?repro-nb(?!\s*@)", text)
+    assert "OWNER" not in text and "rev: v" not in text
+    extras = re.findall(r'"\.\[(\w+)\]"', text)
+    defined = re.search(r"\[project.optional-dependencies\](.*?)\n\[", (ROOT / "pyproject.toml").read_text(), re.S)
+    assert extras and all(re.search(rf"^{name} = ", defined.group(1), re.M) for name in extras), extras
+
+
+def test_the_tool_repro_example_loads_as_written(tmp_path, monkeypatch):
+    from repro.notebook.options import resolve_options
+
+    (example,) = [b for b in _blocks("toml") if b.startswith("[tool.repro]")]
+    (tmp_path / "pyproject.toml").write_text(example, encoding="utf-8")
+    options = resolve_options(tmp_path)
+    assert options.compare.rtol == 1e-6 and options.execute.timeout == 600
+
+
+def test_the_pre_commit_snippet_is_the_hook_this_repository_defines():
+    (snippet,) = [b for b in _blocks("yaml") if "repro-verify" in b]
+    assert "repo: local" in snippet
+
+    def fields(text: str) -> dict[str, str]:
+        return dict(line.strip().lstrip("- ").split(": ", 1) for line in text.splitlines() if ": " in line)
+
+    local, defined = fields(snippet), fields((ROOT / ".pre-commit-hooks.yaml").read_text())
+    for key in ("id", "name", "entry", "types", "require_serial"):
+        assert local[key] == defined[key], key
+    assert local["language"] == "system"  # the repro-nb of the environment: nothing to fetch

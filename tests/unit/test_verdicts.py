@@ -4,6 +4,7 @@ reason, order notes that leave skipped cells out, the default time limit."""
 from __future__ import annotations
 
 import json
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -50,6 +51,19 @@ def test_nothing_compared_is_unverified_and_not_a_pass():
     assert render_text([result]).startswith("UNVERIFIED a.ipynb: unverified: 0 of 3")
 
 
+def test_outputs_stripped_with_the_counts_kept_are_unverified_not_a_difference():
+    """nbstripout --keep-count, say: every count stored, no output anywhere, while the cells print."""
+    result = judge({}, ALL)
+    assert result.status == "unverified" and result.compared == 0
+    assert [c.reason for c in result.cells] == ["outputs stripped"] * 3
+    assert summary(result) == ("unverified: 0 of 3 code cells had stored outputs, nothing was compared "
+                               "(3 with outputs stripped (counts kept)); run `repro-nb record` first (1.0 s)")
+    # Cells that print nothing, stored with nothing: that is what was stored, and it reproduced.
+    assert judge({}, {}).status == "reproduced"
+    # One stored output is enough to compare with: the cells without one then printed what was not stored.
+    assert judge({1: [stream("a\n")]}, ALL).status == "differs"
+
+
 def test_every_cell_skipped_is_unverified_too():
     result = judge(ALL, tags={1: ["repro-skip"], 2: ["repro-skip"], 3: ["repro-ignore-output"]})
     assert result.status == "unverified"
@@ -93,7 +107,7 @@ def test_without_records_later_cells_are_possibly_downstream_of_a_real_differenc
     # stderr only: a warning, a progress bar
     ([stream("a\n"), stream("took 1 s\n", "stderr")], [stream("a\n"), stream("took 2 s\n", "stderr")]),
     # a clock reading (the cell gets a hint)
-    ([stream("a at 2026-11-29T10:00:01\n")], [stream("a at 2026-11-30T10:00:01\n")]),
+    ([stream("a at 2026-11-29T10:00:01\n")], [stream(time.strftime("a at %Y-%m-%dT%H:%M:%S\n"))]),
 ])
 def test_a_noise_difference_makes_nothing_downstream(stored_first, new_first):
     result = judge({**ALL, 1: stored_first}, {**ALL, 1: new_first, 3: [stream("C\n")]})

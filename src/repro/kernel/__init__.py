@@ -11,9 +11,10 @@
 
 This side is light (importing it imports no numpy, torch, nbclient or nbformat)
 and never imports :mod:`repro.notebook`. It reaches the notebook side only
-through the execute-reply payload of :mod:`repro.payload` and through stderr
+through the execute-reply payload of :mod:`repro.payload`, through stderr
 lines that start with :data:`~repro.payload.NOTICE_PREFIX`, written by
-:func:`notice` (and :func:`warn`, for repro's own failures) and nowhere else.
+:func:`notice` (and :func:`warn`, for repro's own failures) and nowhere else, and
+through the displays of :func:`advise`, marked with :data:`~repro.payload.NOTICE_METADATA`.
 What a third party's code raises inside repro is held by :func:`guard`.
 """
 
@@ -22,12 +23,22 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
-from repro.payload import NOTICE_PREFIX
+from repro.payload import NOTICE_METADATA, NOTICE_PREFIX
 
 
 def notice(message: str) -> None:
     """Tell the user something about the session: one line on stderr."""
     print(f"{NOTICE_PREFIX}{message}", file=sys.stderr)
+
+
+def advise(message: str) -> None:
+    """Give the user advice, not an error: one line of plain text under the cell (a display,
+    which a notebook shows as ordinary output, not as stderr), marked as repro's so that
+    comparisons leave it out."""
+    from IPython.display import display
+
+    display({"text/plain": f"{NOTICE_PREFIX}{message}"}, raw=True,
+            metadata={key: dict(value) for key, value in NOTICE_METADATA.items()})
 
 
 def warn(message: str) -> None:

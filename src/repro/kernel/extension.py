@@ -247,7 +247,7 @@ class Repro(Configurable):
     def activate(self, seed: int, mode: SeedMode) -> None:
         """Seed every loaded backend with exactly *seed*; keep re-seeding per cell if mode is per-cell."""
         self.state.switch(mode, seed)
-        self.state.draws = 0
+        self.state.draws = self.state.import_draws = 0
         self.seed_backends(seed)
         self._apply_mode()
         self.recorder.reseeded(seed, self.state.mode, self.states())
@@ -272,13 +272,16 @@ class Repro(Configurable):
         """Run the block with every loaded backend seeded with *seed* and *seed* in force
         (see :meth:`SeedState.reseeded <repro.kernel.session.SeedState.reseeded>`); on the way
         out the seed state is as before, and so are the patches if a ``%seed`` in the block
-        switched the mode. The generators are left as the block left them."""
+        switched the mode. The generators are left as the block left them; the seeding is no
+        draw in the cell's record (a body that draws nothing did not draw)."""
         state = self.state
         mode = state.mode
         with state.reseeded(seed, own_counters):
             try:
+                drawn = self.states()
                 self.seed_backends(seed)
                 self.recorder.unseeded.seeded()
+                self.recorder.restarted(drawn, self.states())
                 yield
             finally:
                 switched = state.mode != mode
@@ -311,15 +314,16 @@ class Repro(Configurable):
                     states[backend.name] = state
         return seed, states
 
-    def hash_seed_warning(self) -> str | None:
-        """The PYTHONHASHSEED advice, the first time it applies in this session (for :func:`~repro.kernel.notice`)."""
+    def hash_seed_advice(self) -> str | None:
+        """The PYTHONHASHSEED advice, the first time it applies in this session (for :func:`~repro.kernel.advise`)."""
         if self._warned_hash_seed or not self.warn_hash_seed or hash_seed_fixed():
             return None
         self._warned_hash_seed = True
         return (
-            "PYTHONHASHSEED is not fixed in this kernel, so the iteration order of "
-            "sets of strings changes from one kernel to the next; it cannot be changed in a "
-            "running kernel: start the kernel with PYTHONHASHSEED=0 (repro-nb verify does)."
+            "note: PYTHONHASHSEED is not fixed in this kernel, so sets of strings iterate in another order in "
+            "each new kernel (repro-nb verify fixes it). For a kernel that fixes it, with repro loaded: "
+            f"repro-nb kernel install --user, then choose the kernel 'Python {sys.version_info[0]}."
+            f"{sys.version_info[1]} (repro)'."
         )
 
     def jax_key(self):

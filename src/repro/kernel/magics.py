@@ -6,6 +6,7 @@ The extension object is handed in; this module never imports the extension.
 from __future__ import annotations
 
 import json
+import sys
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -14,7 +15,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from repro.kernel.backends import MAX_THREADS, DeterministicOptions
 from repro.kernel.body import run_body
 from repro.payload import CellRecord
-from repro.kernel import notice
+from repro.kernel import advise
 from repro.seeding import DEFAULT_BASE_SEED, SeedMode, check_seed, derive_cell_seed, hash_seed_fixed
 
 
@@ -82,9 +83,9 @@ class ReproMagics(Magics):
             print(describe_state(repro))
             return
         repro.activate(seed, mode=SeedMode.ONCE if args.once else SeedMode.PER_CELL)
-        warning = repro.hash_seed_warning()
-        if warning:
-            notice(warning)
+        advice = repro.hash_seed_advice()
+        if advice:
+            advise(advice)
 
     @magic_arguments()
     @argument("--seed", dest="seed", help="Seed the cell with N instead of the derived seed.")
@@ -108,7 +109,7 @@ class ReproMagics(Magics):
             seed = derive_cell_seed(DEFAULT_BASE_SEED, cell)
         options = DeterministicOptions(warn_only=args.warn_only, threads=threads)
         with repro.deterministic(seed, options):
-            repro.recorder.magic_applied("deterministic", seed, repro.states())
+            repro.recorder.magic_applied("deterministic", seed)
             return run_body(self.shell, cell, "<deterministic>")
 
     @magic_arguments()
@@ -216,10 +217,16 @@ def describe_state(repro) -> str:
         head = f"repro: seeded once with {state.base}; no re-seeding before cells"
     else:
         head = f"repro: seed {state.base}, re-seeding before every cell from the seed and the cell's source"
-    loaded = {b.name for b in repro.loaded_backends()}
-    names = ", ".join(f"{b.name}{'' if b.name in loaded else ' (not imported)'}" for b in repro.backends)
+    names = ", ".join(f"{b.name}{'' if _imported(b) else ' (not imported)'}" for b in repro.backends)
     hash_seed = "fixed" if hash_seed_fixed() else "not fixed"
     return f"{head}\nbackends: {names}\nPYTHONHASHSEED: {hash_seed}"
+
+
+def _imported(backend) -> bool:
+    """Whether the user imported the backend's library: its module, or the package it belongs to
+    (``import numpy`` loads ``numpy.random`` on first use, and repro seeds it then)."""
+    modules = sys.modules
+    return backend.module in modules or backend.module.partition(".")[0] in modules
 
 
 def format_log(records: list[CellRecord]) -> str:
@@ -228,7 +235,7 @@ def format_log(records: list[CellRecord]) -> str:
     A backend cell shows the state digest after the cell, with ``*`` when the
     cell drew from that generator. ``!`` after the cell number marks a cell that
     raised; an ``unseeded`` column, when any cell has one, counts the generators
-    a cell created without a seed and repro seeded.
+    a cell's code created without a seed and repro seeded (not those made by an import).
     """
     if not records:
         return "repro: no cells recorded yet"
@@ -253,7 +260,8 @@ def format_log(records: list[CellRecord]) -> str:
     if any(r.error for r in records):
         lines.append("! the cell raised an exception")
     if unseeded:
-        lines.append("unseeded: generators the cell created without a seed (default_rng(), RandomState(), "
-                     "random.Random()...), seeded by repro from the cell's seed")
+        lines.append("unseeded: generators the cell's code created without a seed (default_rng(), RandomState(), "
+                     "random.Random()...), seeded by repro from the cell's seed (those a library makes while it "
+                     "is imported are seeded too, and not counted)")
     lines.append("* the cell drew random numbers from this generator")
     return "\n".join(lines)

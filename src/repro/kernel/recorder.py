@@ -120,7 +120,7 @@ class CellRecorder:
                 error=not result.success,
                 before=before,
                 after=after,
-                unseeded_generators=state.draws,
+                unseeded_generators=state.draws - state.import_draws,
                 state=None if frame.taken is None or self.tracer is None else self.tracer.after(frame.taken),
                 session_seed=None if state.mode == SeedMode.OFF else state.base,
                 magics=frame.magics,
@@ -155,6 +155,17 @@ class CellRecorder:
             frame.seed = seed
             if states is not None:
                 frame.before = states
+
+    def restarted(self, before: dict[str, bytes], after: dict[str, bytes]) -> None:
+        """The running cell seeded its generators again (``%%deterministic``, a ``%%repeat`` run),
+        from the states *before* to *after*: a seeding is not a draw, so a generator the cell has
+        not drawn from yet starts the cell at *after*."""
+        frame = self.current_frame
+        if frame is None:
+            return
+        for name, state in after.items():
+            if name not in frame.before or frame.before[name] == before.get(name):
+                frame.before[name] = state
 
     def backend_imported(self, name: str, state: bytes | None) -> None:
         """A backend was imported during the running cell: its state now is its 'before', so that

@@ -309,14 +309,15 @@ class Progress:
         else:
             self.handle.update(obj)
 
-    def finish(self, obj) -> None:
-        """Replace the progress with *obj* (the summary, or a line saying which run failed)."""
+    def finish(self, obj, shown_only: bool = False) -> None:
+        """Replace the progress with *obj* (the summary, or a line saying which run failed); with
+        *shown_only*, only a progress display that shows (a display is never left empty)."""
         if self.stream is not None:
             self.stream.write("\r" + " " * self._width + "\r")
             self.stream.flush()
         if self.handle is not None:
-            self.handle.update({"text/plain": ""} if obj is None else obj, raw=obj is None)
-        elif obj is not None:
+            self.handle.update(obj)
+        elif not shown_only:
             from IPython.display import display
 
             display(obj)
@@ -365,11 +366,11 @@ def run_repeat(shell, repro, args, cell: str) -> None:
         else:
             progress.finish(_Line(f"%%repeat: interrupted in run 1 of {len(seeds)} (seed {seed})"))
         raise
-    except UsageError:  # a value that does not fit: its message names the run and the seed
-        progress.finish(None)
-        raise
-    except BaseException:
-        progress.finish(_Line(f"%%repeat: run {run} of {len(seeds)} (seed {seed}) failed"))
+    except BaseException as exc:
+        # A value that does not fit (UsageError) says which run in its message: the line only
+        # replaces a progress display that shows.
+        progress.finish(_Line(f"%%repeat: run {run} of {len(seeds)} (seed {seed}) failed"),
+                        shown_only=isinstance(exc, UsageError))
         raise
     namespace[name] = table
     progress.finish(summarize(table, len(seeds)))

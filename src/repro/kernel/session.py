@@ -9,6 +9,7 @@ a ``%%deterministic`` cell, a task that runs in the kernel) does it in
 from __future__ import annotations
 
 import os
+import sys
 import weakref
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ class SeedState:
     base: int | None = None  # the N of %seed N
     current: int | None = None  # seed in force now (None: leave generators alone)
     draws: int = 0  # unseeded generators created in this cell
+    import_draws: int = 0  # of those, the ones a module created while it was being imported
     forks: int = 0  # processes forked during this cell (DataLoader workers, say)
     submitted: int = 0  # tasks this cell handed to worker processes (see repro.kernel.workers)
     lineage: str = ""  # in a forked child: which fork of which parent it is, e.g. "/2"
@@ -32,7 +34,7 @@ class SeedState:
 
     def start_cell(self, digest: str) -> int | None:
         """Enter a new cell, given its :func:`~repro.seeding.source_digest`: return the seed to apply, or None."""
-        self.draws = 0
+        self.draws = self.import_draws = 0
         self.forks = 0
         self.submitted = 0
         if self.mode == SeedMode.PER_CELL and self.base is not None:
@@ -46,7 +48,7 @@ class SeedState:
         """This process is a worker that runs under *seed* from now on (a task's, or a DataLoader
         worker's), its counters afresh: nothing of the process's own to put back."""
         self.current, self.lineage = seed, ""
-        self.draws = self.forks = self.submitted = 0
+        self.draws = self.import_draws = self.forks = self.submitted = 0
 
     def switch(self, mode: SeedMode, base: int | None) -> None:
         """``%seed``: *mode* from now on, with *base* as the seed in force (None with ``--off``)."""
@@ -74,6 +76,8 @@ class SeedState:
 
             return secrets.randbits(bits)
         self.draws += 1
+        if _importing():
+            self.import_draws += 1
         counter = f"{self.lineage}#{self.draws}" if self.lineage else self.draws
         return derive_bits(self.current, counter, bits)
 
@@ -103,17 +107,17 @@ class Reseeded:
     def __enter__(self) -> SeedState:
         state = self._state
         self._saved = (state.mode, state.base, state.current, state.lineage,
-                       state.draws, state.forks, state.submitted)
+                       state.draws, state.import_draws, state.forks, state.submitted)
         state.current = self._seed
         if self._own:
-            state.lineage, state.draws, state.forks, state.submitted = "", 0, 0, 0
+            state.lineage, state.draws, state.import_draws, state.forks, state.submitted = "", 0, 0, 0, 0
         return state
 
     def __exit__(self, *exc) -> bool:
         state = self._state
         if self._own:
             (state.mode, state.base, state.current, state.lineage,
-             state.draws, state.forks, state.submitted) = self._saved
+             state.draws, state.import_draws, state.forks, state.submitted) = self._saved
         else:
             state.mode, state.base, state.current, state.lineage = self._saved[:4]
         return False
@@ -136,7 +140,23 @@ def _in_forked_child() -> None:
     for state in _states:
         state.lineage = f"{state.lineage}/{state.forks}"
         state.forks = 0
-        state.draws = 0
+        state.draws = state.import_draws = 0
+
+
+# The file of the import system's own code ("<frozen importlib._bootstrap>", or a path when
+# Python runs without frozen modules): its _load_unlocked runs every module an import executes.
+_IMPORT_SYSTEM = sys.modules["_frozen_importlib"]._load_unlocked.__code__.co_filename
+
+
+def _importing() -> bool:
+    """Whether a module is being imported below the caller: the generators it makes are the
+    library's own (made at import, alike in every run), not ones the cell's code made."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename == _IMPORT_SYSTEM:
+            return True
+        frame = frame.f_back
+    return False
 
 
 if hasattr(os, "register_at_fork"):

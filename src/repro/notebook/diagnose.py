@@ -173,8 +173,10 @@ def stale_notes(nb, stored: Records | None = None) -> list[str]:
     already parsed.
     """
     notes = []
+    # An empty cell counts where it was run (Jupyter gives it a count), not where it was not.
     counted = [(i, c.get("execution_count")) for i, c in enumerate(nb.cells)
-               if c.cell_type == "code" and c.source.strip() and "skip" not in cell_markers(c)]
+               if c.cell_type == "code" and (c.source.strip() or c.get("execution_count") is not None)
+               and "skip" not in cell_markers(c)]
     with_counts = [(i, n) for i, n in counted if n is not None]
     for (i, a), (j, b) in zip(with_counts, with_counts[1:]):
         if b <= a:

@@ -317,9 +317,8 @@ def _drive(client: NotebookClient, manager, run: NotebookRun, options: ExecuteOp
     except OutputLimitExceeded as exc:
         run.failure = Failure("output-limit", str(exc), exc.cell_index)
     except CellExecutionError as exc:
-        run.failure = Failure(
-            "error", f"{exc.ename}: {exc.evalue}", client.current_index, ename=exc.ename, evalue=exc.evalue
-        )
+        ename, evalue = _raised(exc, client)
+        run.failure = Failure("error", f"{ename}: {evalue}", client.current_index, ename=ename, evalue=evalue)
     except (KeyboardInterrupt, asyncio.CancelledError):
         run.failure = Failure("interrupted", "interrupted by the user", client.current_index)
     except NoSuchKernel:  # uninstalled since the run was planned
@@ -335,6 +334,19 @@ def _drive(client: NotebookClient, manager, run: NotebookRun, options: ExecuteOp
             run.failure = _stalled(client)
         shutdown_kernel(client, manager, env.get(reaper.RUN_VARIABLE))
         kernel_log.close()
+
+
+def _raised(exc: CellExecutionError, client: _Client) -> tuple[str, str]:
+    """What the failing cell raised. A cell whose display failed (a ``_repr_html_`` that raised)
+    has a reply with no exception in it (IPython's ``NoneType: None``): its error output says."""
+    ename, evalue = exc.ename, exc.evalue
+    if ename not in ("NoneType", "<Error>", "", None) or client.current_index is None:
+        return ename, evalue
+    outputs = client.nb.cells[client.current_index].get("outputs") or ()
+    errors = [o for o in outputs if o.get("output_type") == "error" and o.get("ename")]
+    if not errors:
+        return ename, evalue
+    return str(errors[-1]["ename"]), str(errors[-1].get("evalue", ""))
 
 
 def _stalled(client: _Client) -> Failure:

@@ -32,7 +32,7 @@ from repro.notebook.results import (
 )
 
 
-def _skip_reason(cell) -> SkipReason | None:
+def _skip_reason(cell, stripped: bool = False) -> SkipReason | None:
     markers = cell_markers(cell)
     if "skip" in markers:
         return SkipReason.MARKED_SKIP
@@ -40,12 +40,23 @@ def _skip_reason(cell) -> SkipReason | None:
         return SkipReason.EMPTY
     if cell.get("execution_count") is None and not cell.get("outputs"):
         return SkipReason.NEVER_EXECUTED
+    if stripped:
+        return SkipReason.OUTPUTS_STRIPPED
     return None
 
 
 def _cell_id(cell) -> str | None:
     value = cell.get("id")
     return value if isinstance(value, str) else None
+
+
+def outputs_stripped(expected_nb, actual_nb) -> bool:
+    """Whether *expected_nb*'s outputs were stripped with its execution counts kept (``nbstripout
+    --keep-count``, say): no code cell holds an output, while *actual_nb*'s code cells printed some.
+    Nothing was stored to compare with; a notebook whose cells print nothing stays comparable."""
+    if any(c.get("outputs") for c in expected_nb.cells if c.cell_type == "code"):
+        return False
+    return any(c.get("outputs") for c in actual_nb.cells if c.cell_type == "code")
 
 
 def compare_cells(expected_nb, actual_nb, options: CompareOptions, executed: set[int] | None = None,
@@ -57,6 +68,7 @@ def compare_cells(expected_nb, actual_nb, options: CompareOptions, executed: set
     results = []
     stop = failure.cell_index if failure is not None else None
     widgets = widget_states(expected_nb, actual_nb)
+    stripped = outputs_stripped(expected_nb, actual_nb)
     for index, cell in enumerate(expected_nb.cells):
         if cell.cell_type != "code":
             continue
@@ -66,7 +78,7 @@ def compare_cells(expected_nb, actual_nb, options: CompareOptions, executed: set
         if stop is not None and index == stop:
             result.status, result.reason = CellStatus.FAILED, failure.message
             continue
-        reason = _skip_reason(cell)
+        reason = _skip_reason(cell, stripped)
         if reason is not None:
             result.status, result.reason = CellStatus.SKIPPED, reason
             continue
@@ -209,7 +221,7 @@ def diff_result(path: Path, a_nb, b_nb, options: CompareOptions) -> NotebookResu
                 CellResult(index=index, status=CellStatus.DIFFERS, reason="only in the second notebook",
                            diffs=[OutputDiff("extra", "cell", None, "code cell", "")], cell_id=_cell_id(b_nb.cells[index]))
             )
-    attach_hints(a_nb, cells, options)
+    attach_hints(a_nb, cells, options, ran_now=False)  # two stored notebooks: neither ran now
     note = _other_code(a_nb, b_nb, paired)
     result = NotebookResult(path=path, status=notebook_status(cells, None), cells=cells, notes=[note] if note else [])
     mark_downstream(result)

@@ -43,7 +43,7 @@ JSON schema, version 1::
               "reason": null | "...",       # why skipped or failed
               "cause": null | "nondeterministic" | "hash-order" | "drift",   # with --runs
               "hint": null | "...",         # a differing cell: what it likely means and the fix to paste
-                                            # (a clock reading and its mask, a renderer missing here)
+                                            # (a clock reading or generated ids and the mask, a MIME type one side lacks)
               "downstream_of": null | INDEX,   # a differing cell that likely follows from an earlier one
               "diffs": [{"kind": ..., "key": ..., "expected": ..., "actual": ..., "diff": ..., "image": ...,
                          "index": POSITION | null}],  # among the cell's non-stream outputs
@@ -86,6 +86,7 @@ def cell_label(cell: CellResult) -> str:
 
 #: How the report names why cells were not compared.
 _NOT_COMPARED = {SkipReason.NEVER_EXECUTED: "without stored outputs", SkipReason.MARKED_SKIP: "marked skip",
+                 SkipReason.OUTPUTS_STRIPPED: "with outputs stripped (counts kept)",
                  SkipReason.OUTPUT_IGNORED: "output ignored", SkipReason.EMPTY: "empty"}
 
 
@@ -103,7 +104,7 @@ def _unverified(result: NotebookResult) -> str:
     total = len(result.cells)
     if total == 0:
         return "unverified: the notebook has no code cells, nothing was compared"
-    if any(c.reason == SkipReason.NEVER_EXECUTED for c in result.cells):
+    if any(c.reason in (SkipReason.NEVER_EXECUTED, SkipReason.OUTPUTS_STRIPPED) for c in result.cells):
         return (f"unverified: 0 of {total} code cells had stored outputs, nothing was compared "
                 f"({_not_compared(result)}); run `repro-nb record` first")
     return f"unverified: 0 of {total} code cells compared ({_not_compared(result)})"
@@ -279,7 +280,7 @@ def side_effect_lines(result: NotebookResult) -> list[str]:
     where = "in its scratch copy of the folder" if effects.isolated else "in the notebook's folder"
     line = f"files written {where}: {'; '.join(parts)}"
     if result.status != NotebookStatus.REPRODUCED and not effects.isolated:
-        line += " (a later run finds them there; --isolate runs each in a scratch copy)"
+        line += " (a later run finds them there; --isolate runs each in a scratch copy, on record and verify)"
     return [line]
 
 

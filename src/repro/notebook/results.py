@@ -52,6 +52,7 @@ class SkipReason(_Word):
     MARKED_SKIP = "marked skip"  # a skip marker (repro-skip, nbval-skip, NBVAL_SKIP)
     EMPTY = "empty"  # a blank source
     NEVER_EXECUTED = "never executed"  # no stored count and no stored outputs
+    OUTPUTS_STRIPPED = "outputs stripped"  # no output stored in any cell, counts kept (nbstripout --keep-count)
     NOT_EXECUTED = "not executed"  # this run did not execute it
     OUTPUT_IGNORED = "output ignored"  # an ignore-output marker
 

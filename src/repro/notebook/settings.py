@@ -243,7 +243,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("shard", "only the I-th of N deterministic shares of the notebooks (for a CI matrix)", parse_shard,
             commands=_RUN, metavar="I/N", group=_PARALLEL),
     Setting("isolate", "run each notebook in a scratch copy of its folder, removed afterwards, so that files a "
-            "run writes never reach the next run", None, False, commands=_VERIFY,
+            "run writes never reach the next run, nor the folder", None, False, commands=_RUN,
             pytest="run each notebook in a scratch copy of its folder, removed afterwards",
             field="execute.isolate", check=check_flag),
     Setting("runs", "execute each notebook N >= 2 times in parallel kernels and name the cause of each "

@@ -7,8 +7,10 @@ not differences. They are normalised only in cells whose source uses the magic
 is still compared.
 
 - ``timing`` (a line starting with ``%time`` or ``%timeit``, or a first line ``%%time``
-  or ``%%timeit``): the times in ``CPU times: ...`` and ``Wall time: ...`` become
-  ``<time>``; a ``%timeit`` result line (``1.41 s ± 160 ms per loop (mean ± std. dev. of
+  or ``%%timeit``): the times in ``Wall time: ...`` become ``<time>``, and the
+  ``CPU times: ...`` line is dropped (IPython prints it where the OS tells the CPU time:
+  ``user, sys, total`` on Unix, ``total`` on Windows, none elsewhere, so a ``Wall time``
+  alone recorded on one machine is another's two lines); a ``%timeit`` result line (``1.41 s ± 160 ms per loop (mean ± std. dev. of
   7 runs, 1 loop each)``, also inside ``<TimeitResult : ...>``, and IPython 4's
   ``1000 loops, best of 3: 1.2 ms per loop``) becomes ``<timeit result>``; the lines
   IPython prints only sometimes (``The slowest run took ...``, ``Compiler time: ...``,
@@ -43,8 +45,9 @@ _TIMEIT_RE = re.compile(
     rf"[\d,]+ loops? each\)>?$"
     rf"|^[\d,]+ loops?, best of \d+: {_TIME} per loop$"
 )
-_TIMED_LINE = ("CPU times:", "Wall time:")
-_OCCASIONAL_LINES = ("The slowest run took ", "Compiler time:", "Compiler :", "Parser   :")
+_TIMED_LINE = "Wall time:"
+# Lines printed on some machines or runs only.
+_OCCASIONAL_LINES = ("The slowest run took ", "Compiler time:", "Compiler :", "Parser   :", "CPU times:")
 _WRITEFILE_RE = re.compile(r"^Overwriting (?=\S)", re.M)
 
 

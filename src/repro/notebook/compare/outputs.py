@@ -14,6 +14,8 @@ What counts as "the same":
 * Per MIME type: images as decoded pixels (Pillow), SVG as canonical XML,
   JSON as parsed JSON, everything else as normalised text.
 * Errors by ``ename`` and normalised ``evalue``; never the traceback.
+* repro's own notices do not count (with ``normalize``): stderr lines that start with
+  ``repro: `` and the advice displays of :func:`repro.payload.is_notice_output`.
 * Text is normalised first (:func:`normalize_text`): ANSI escapes, memory
   addresses, ipykernel's temporary file names, widget model ids and trailing
   whitespace do not count; then the user's masks apply. With ``rtol``/``atol``,
@@ -43,11 +45,13 @@ from repro.notebook.compare.model import join_text as _join
 from repro.notebook.compare.text import compare_text as _compare_text
 from repro.notebook.compare.text import normalize_text, unified_diff
 from repro.notebook.compare.widgets import WIDGET_VIEW, with_final_text
-from repro.payload import NOTICE_PREFIX
+from repro.payload import NOTICE_PREFIX, is_notice_output
 
 
-def _split_outputs(outputs) -> tuple[dict[str, list[str]], list[tuple[int, dict]], list[tuple[int, dict]]]:
-    """Streams by name (pieces in order), rich outputs and errors with their positions among non-streams."""
+def _split_outputs(outputs, notices: bool = True
+                   ) -> tuple[dict[str, list[str]], list[tuple[int, dict]], list[tuple[int, dict]]]:
+    """Streams by name (pieces in order), rich outputs and errors with their positions among non-streams;
+    without *notices*, the kernel side's advice (:func:`~repro.payload.is_notice_output`) left out."""
     streams: dict[str, list[str]] = {}
     rich: list[tuple[int, dict]] = []
     errors: list[tuple[int, dict]] = []
@@ -57,14 +61,15 @@ def _split_outputs(outputs) -> tuple[dict[str, list[str]], list[tuple[int, dict]
         if kind == "stream":
             streams.setdefault(output.get("name") or "stdout", []).append(_join(output.get("text", "")))
             continue
-        (errors if kind == "error" else rich).append((position, output))
+        if notices or not is_notice_output(output):
+            (errors if kind == "error" else rich).append((position, output))
         position += 1
     return streams, rich, errors
 
 
 def _without_repro_notices(text: str) -> str:
     """stderr without the kernel side's notices (lines that start with NOTICE_PREFIX, such
-    as the PYTHONHASHSEED advice): they describe the session, not the results."""
+    as the PYTHONHASHSEED advice of older versions): they describe the session, not the results."""
     if NOTICE_PREFIX not in text:
         return text
     return "".join(line for line in text.splitlines(keepends=True) if not line.startswith(NOTICE_PREFIX))
@@ -80,8 +85,8 @@ def compare_outputs(expected: list[dict], actual: list[dict], options: CompareOp
     if not (options.normalize and options.progress):
         widgets = None
     diffs: list[OutputDiff] = []
-    e_streams, e_rich, e_errors = _split_outputs(expected)
-    a_streams, a_rich, a_errors = _split_outputs(actual)
+    e_streams, e_rich, e_errors = _split_outputs(expected, notices=not options.normalize)
+    a_streams, a_rich, a_errors = _split_outputs(actual, notices=not options.normalize)
 
     names = [n for n in ("stdout", "stderr") if n in e_streams or n in a_streams]
     names += sorted((set(e_streams) | set(a_streams)) - {"stdout", "stderr"})

@@ -11,7 +11,10 @@ tqdm's meter (``tqdm``, ``trange``, ``tqdm.auto`` outside a notebook, the text o
 - ``{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate}{postfix}]``
   -> ``... [<elapsed><<remaining>, <rate>{postfix}]``, with or without ``{desc}: ``;
   the bar (unicode blocks, ``ascii=True``'s ``#`` and digits, any one-character
-  charset) must agree with the percentage, and the percentage with the counts;
+  charset) must agree with the percentage, and the percentage with the counts; a
+  unicode or ``ascii=True`` bar then becomes the bar tqdm draws at its default width
+  (10) for the counts, since with a fixed line width (``ncols``) its length follows
+  the width of the timing fields;
   a total of ``?`` comes without a percentage (``|{bar}| 3/? [...]``);
 - ``{desc}: {n_fmt}{unit} [{elapsed}, {rate}{postfix}]`` (no total)
   -> ``... [<elapsed>, <rate>{postfix}]``, where the rate's unit is the count's.
@@ -56,6 +59,10 @@ _TQDM_NO_TOTAL_RE = re.compile(rf" \[({_CLOCK}), ({_RATE})")
 _COUNT_UNIT_RE = re.compile(rf"({_NUM})([{_SI}]?)({_UNIT})")
 _RATE_PARTS_RE = re.compile(rf" ?(?:\?|{_NUM})[{_SI}]?(.*)")
 _PERCENT_RE = re.compile(r" {0,2}\d{1,3}")
+# tqdm's bar characters, empty to full: unicode blocks, and ascii=True's.
+_UNICODE_BAR = " " + "".join(map(chr, range(0x258F, 0x2587, -1)))
+_ASCII_BAR = " 123456789#"
+_BAR_WIDTH = 10  # tqdm's bar width when nothing sets the line's width
 
 _K_INT = r"\d{1,18}"  # (int() refuses strings of more than 4300 digits)
 _K_STEP = r"(\d+(?:ms|us|s))/(\w+)"
@@ -110,8 +117,11 @@ def _tqdm_line(line: str) -> str:
     """
     spans = []
     for match in _TQDM_TOTAL_RE.finditer(line):
-        if _tail_ok(line, match.end()) and _tqdm_head_ok(line, match.start(), match[1], match[2]):
+        head = _tqdm_head(line, match.start(), match[1], match[2]) if _tail_ok(line, match.end()) else None
+        if head is not None:
             spans.append((match.start(3), match.end(5), "<elapsed><<remaining>, <rate>"))
+            if head[1] is not None:
+                spans.append((head[0], match.start(), head[1]))
     for match in _TQDM_NO_TOTAL_RE.finditer(line):
         if _tail_ok(line, match.end()) and _count_and_rate_agree(line, match.start(), match[2]):
             spans.append((match.start(1), match.end(2), "<elapsed>, <rate>"))
@@ -135,25 +145,47 @@ def _desc_before(line: str, index: int) -> bool:
     return index == 0 or line.startswith(": ", index - 2)
 
 
-def _tqdm_head_ok(line: str, start: int, n_fmt: str, total_fmt: str) -> bool:
-    """``{desc}: {percentage:3.0f}%|{bar}`` just before *start*, agreeing with ``n_fmt/total_fmt``."""
+def _tqdm_head(line: str, start: int, n_fmt: str, total_fmt: str) -> tuple[int, str | None] | None:
+    """``{desc}: {percentage:3.0f}%|{bar}`` just before *start*, agreeing with ``n_fmt/total_fmt``:
+    where the bar starts and the bar as tqdm draws it at its default width (None: leave it as
+    printed); None when the head does not check out."""
     cut = line.rfind("|", 0, start)
     if cut < 0 or cut == start - 1:
-        return False
+        return None
     bar = line[cut + 1:start]
     if line[cut - 1:cut] != "%" or cut < 4:  # no total: no percentage, a blank or full bar
-        return total_fmt == "?" and _desc_before(line, cut)
+        return (cut + 1, None) if total_fmt == "?" and _desc_before(line, cut) else None
     percent = line[cut - 4:cut - 1]
     if total_fmt == "?" or not _PERCENT_RE.fullmatch(percent) or not _desc_before(line, cut - 4):
-        return False
+        return None
     value = int(percent)
     if not _bar_agrees(bar, value):
-        return False
+        return None
     n, total = _count_value(n_fmt), _count_value(total_fmt)
     if n is None or not total:
-        return False
+        return None
     expected = 100.0 * n / total
-    return abs(expected - value) <= 1 + 0.03 * expected  # SI prefixes round to 3 digits
+    if abs(expected - value) > 1 + 0.03 * expected:  # SI prefixes round to 3 digits
+        return None
+    return cut + 1, _redrawn(bar, n / total)
+
+
+def _redrawn(bar: str, frac: float) -> str | None:
+    """*bar* as tqdm draws it at its default width of 10 for *frac*, in its charset (unicode
+    blocks or ``ascii=True``'s); None for another charset. A bar as wide as the terminal or
+    ``ncols`` leaves (``ncols=80``: its length depends on the width of the timing fields) then
+    compares by what it shows, the fraction done."""
+    for charset in (_UNICODE_BAR, _ASCII_BAR):
+        if all(c in charset for c in bar):
+            break
+    else:
+        return None
+    frac = min(1.0, max(0.0, frac))
+    steps = len(charset) - 1
+    full, part = divmod(int(frac * _BAR_WIDTH * steps), steps)
+    if full >= _BAR_WIDTH:
+        return charset[-1] * _BAR_WIDTH
+    return charset[-1] * full + charset[part] + charset[0] * (_BAR_WIDTH - full - 1)
 
 
 def _count_value(text: str) -> float | None:
