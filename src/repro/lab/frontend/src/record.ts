@@ -1,0 +1,174 @@
+/**
+ * What the kernel reports about one executed cell (src/repro/payload.py is the
+ * schema), read defensively: an absent or malformed key shows less, never breaks.
+ */
+
+export type SeedMode = 'off' | 'per-cell' | 'once';
+
+/** The fields of a repro payload the frontend shows. */
+export interface ICellRecord {
+  cellId: string | null;
+  seed: number | null;
+  seedMode: SeedMode;
+  /** The `%seed N` in force, or null (off, or a kernel that does not say). */
+  sessionSeed: number | null;
+  error: boolean;
+  /** Backends the cell drew from (their state changed), sorted. */
+  drew: string[];
+  unseededGenerators: number;
+  /** Cell magics that applied, e.g. `deterministic`, `repeat`. */
+  magics: string[];
+  /** Traced variables (name -> digest), or null while tracing is off. */
+  state: Record<string, string> | null;
+}
+
+type Json = { [key: string]: unknown };
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function wholeNumber(value: unknown): number | null {
+  return typeof value === 'number' && Number.isInteger(value) ? value : null;
+}
+
+/** The repro payload among an execute reply's payloads, or null. */
+export function findPayload(payloads: unknown): Json | null {
+  if (!Array.isArray(payloads)) {
+    return null;
+  }
+  for (const item of payloads) {
+    if (isObject(item) && item.source === 'repro' && item.version === 1) {
+      return item;
+    }
+  }
+  return null;
+}
+
+/** Parse a version-1 repro payload; null when it is not one. */
+export function parseRecord(payload: Json | null): ICellRecord | null {
+  if (!payload) {
+    return null;
+  }
+  const mode = payload.seed_mode;
+  const seedMode: SeedMode =
+    mode === 'per-cell' || mode === 'once' ? mode : 'off';
+  const drew: string[] = [];
+  if (isObject(payload.backends)) {
+    for (const [name, state] of Object.entries(payload.backends)) {
+      if (isObject(state) && state.consumed === true) {
+        drew.push(name);
+      }
+    }
+  }
+  drew.sort();
+  const magics = Array.isArray(payload.magics)
+    ? payload.magics.filter((m): m is string => typeof m === 'string')
+    : [];
+  let state: Record<string, string> | null = null;
+  if (isObject(payload.state)) {
+    state = {};
+    for (const [name, digest] of Object.entries(payload.state)) {
+      if (typeof digest === 'string') {
+        state[name] = digest;
+      }
+    }
+  }
+  const unseeded = wholeNumber(payload.unseeded_generators);
+  return {
+    cellId: typeof payload.cell_id === 'string' ? payload.cell_id : null,
+    seed: wholeNumber(payload.seed),
+    seedMode,
+    sessionSeed: wholeNumber(payload.session_seed),
+    error: payload.error === true,
+    drew,
+    unseededGenerators: unseeded !== null && unseeded > 0 ? unseeded : 0,
+    magics,
+    state
+  };
+}
+
+/** The cell drew from a generator repro did not seed: seeding is off. */
+export function isUnseededDraw(record: ICellRecord): boolean {
+  return record.seedMode === 'off' && record.drew.length > 0;
+}
+
+/** What a badge says: a short text to show and a sentence for aria-label and title. */
+export interface IBadgeText {
+  text: string;
+  label: string;
+  warning: boolean;
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+/**
+ * The badge of one cell's record. *changed*: the traced variables whose digest
+ * differs from the one the kernel reported before (null: tracing off).
+ */
+export function describeRecord(
+  record: ICellRecord,
+  changed: string[] | null
+): IBadgeText {
+  const words: string[] = [];
+  const short: string[] = [];
+  const warning = isUnseededDraw(record);
+  if (warning) {
+    words.push(`drew ${record.drew.join(', ')} without a seed (seeding is off)`);
+    short.push(`unseeded: ${record.drew.join(', ')}`);
+  } else {
+    if (record.seed !== null) {
+      const from =
+        record.sessionSeed !== null ? ` (from %seed ${record.sessionSeed})` : '';
+      words.push(`seeded ${record.seed}${from}`);
+      short.push(`seed ${record.seed}`);
+    } else if (record.seedMode === 'once') {
+      words.push('seeded once, earlier in the session');
+      short.push('seeded once');
+    } else {
+      words.push('not seeded');
+      short.push('not seeded');
+    }
+    if (record.drew.length) {
+      words.push(`drew ${record.drew.join(', ')}`);
+      short.push(record.drew.join(', '));
+    }
+  }
+  if (record.unseededGenerators) {
+    const made = plural(record.unseededGenerators, 'generator');
+    words.push(`${made} made without a seed, seeded by repro`);
+    short.push(`+${made}`);
+  }
+  for (const magic of record.magics) {
+    words.push(`%%${magic}`);
+    short.push(`%%${magic}`);
+  }
+  if (changed !== null) {
+    words.push(changed.length ? `changed ${changed.join(', ')}` : 'changed no traced variable');
+    if (changed.length) {
+      short.push(`changed ${changed.join(', ')}`);
+    }
+  }
+  if (record.error) {
+    words.push('the cell raised');
+  }
+  return {
+    text: short.join(' · '),
+    label: `repro: ${words.join('; ')}`,
+    warning
+  };
+}
+
+/** The status bar's text for the session's seed state; null: repro not loaded. */
+export function describeSession(record: ICellRecord | null): string {
+  if (record === null) {
+    return 'repro: not loaded';
+  }
+  if (record.seedMode === 'off') {
+    return 'repro: seeding off';
+  }
+  const seed = record.sessionSeed !== null ? `%seed ${record.sessionSeed}` : 'seeded';
+  return `repro: ${seed} ${record.seedMode}`;
+}
