@@ -22,11 +22,13 @@ Payload schema, version 1 (one JSON object in the reply's ``payload`` list)::
       "source_digest": "9f86d081",  # digest of the cell's code (repro.seeding.source_digest)
       "seed": 1234567890,           # seed applied before the cell, or null
       "seed_mode": "per-cell",      # "off" | "per-cell" | "once"
+      "session_seed": 42,           # the N of the %seed N in force, or null (seeding off)
       "error": false,               # the cell raised
       "backends": {                 # one entry per random backend loaded
         "numpy": {"before": "1a2b3c4d", "after": "5e6f7a8b", "consumed": true}
       },
       "unseeded_generators": 2,     # optional, only when not 0: see below
+      "magics": ["deterministic"],  # optional, only when one applied: see below
       "state": {                    # optional, only while state tracing is on: see below
         "weights": "3f2a9c0b1d4e5f60", "big": "<too-big>", "conn": "<unreadable>"
       }
@@ -40,6 +42,11 @@ kernels of repro 0.1.0, for a backend imported while no seed was in force).
 the generators the cell created without a seed (``default_rng()``,
 ``RandomState()``, ``random.Random()``...) that repro seeded from the cell's
 seed; the key is left out when there were none (and by kernels older than it).
+``seed`` is the seed the cell ran under: for a ``%%deterministic --seed 3`` cell, 3, while
+``session_seed`` stays the N of the ``%seed N`` in force when the cell ended (a ``%seed``
+in the cell counts; null while seeding is off, and from kernels older than the key).
+``magics`` names repro's cell magics that ran the cell, ``"deterministic"`` or
+``"repeat"``; the key is left out when none did.
 ``state`` maps each user variable the cell assigned, read or rebound (modules,
 functions, classes, private and IPython names left out) to the first 16 hex digits
 of a digest of its value (:mod:`repro.kernel.state`), or to ``"<too-big>"`` (over the
@@ -88,6 +95,8 @@ class CellRecord:
     backends: Mapping[str, BackendState] = field(default_factory=dict)
     unseeded_generators: int = 0  # generators created without a seed that repro seeded
     state: Mapping[str, str] | None = None  # variable -> digest or marker; None when not traced
+    session_seed: int | None = None  # the N of the %seed N in force; None while seeding is off
+    magics: tuple[str, ...] = ()  # repro's cell magics that ran the cell ("deterministic", "repeat")
 
     @classmethod
     def from_payload(cls, data: Mapping[str, Any], stored: bool = False) -> CellRecord:
@@ -117,6 +126,8 @@ class CellRecord:
                 backends=backends,
                 unseeded_generators=_count(data.get("unseeded_generators")),
                 state=_state(data.get("state")),
+                session_seed=_seed(data.get("session_seed")),
+                magics=_names(data.get("magics")),
             )
         except (KeyError, AttributeError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed repro payload: {exc}") from None
@@ -125,6 +136,18 @@ class CellRecord:
 def _count(value: object) -> int:
     """An optional count: a non-negative integer, else 0 (an optional key never spoils a record)."""
     return value if type(value) is int and value > 0 else 0
+
+
+def _seed(value: object) -> int | None:
+    """An optional seed: a non-negative integer, else None."""
+    return value if type(value) is int and value >= 0 else None
+
+
+def _names(value: object) -> tuple[str, ...]:
+    """An optional list of names: its strings, in order; anything else reads as none."""
+    if not isinstance(value, (list, tuple)):
+        return ()
+    return tuple(name for name in value if isinstance(name, str))
 
 
 def _state(value: object) -> dict[str, str] | None:
@@ -146,6 +169,8 @@ def make_payload(
     after: Mapping[str, str | None],
     unseeded_generators: int = 0,
     state: Mapping[str, str] | None = None,
+    session_seed: int | None = None,
+    magics: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Build the version-1 payload dict directly (the kernel's per-cell hot path).
 
@@ -167,11 +192,14 @@ def make_payload(
         "source_digest": source_digest,
         "seed": seed,
         "seed_mode": seed_mode,
+        "session_seed": session_seed,
         "error": error,
         "backends": backends,
     }
     if unseeded_generators:
         payload["unseeded_generators"] = unseeded_generators
+    if magics:
+        payload["magics"] = list(magics)
     if state is not None:
         payload["state"] = state
     return payload

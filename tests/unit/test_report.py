@@ -186,8 +186,9 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch):
 
 NOTEBOOK_KEYS = {"path", "status", "duration", "failure", "first_difference", "runs", "rng_divergence",
                  "state_divergence", "notes", "environment_changes", "side_effects", "cells", "code_cells", "compared",
-                 "recorded_order"}
-CELL_KEYS = {"index", "status", "execution_count", "reason", "cause", "hint", "downstream_of", "diffs"}
+                 "recorded_order", "report"}
+CELL_KEYS = {"index", "status", "execution_count", "reason", "cause", "hint", "downstream_of", "diffs", "cell_id",
+             "report"}
 DIFF_KEYS = {"kind", "key", "expected", "actual", "diff", "image", "index"}
 
 
@@ -209,6 +210,9 @@ def test_json_schema_version_1():
         assert set(notebook_) == NOTEBOOK_KEYS
         for cell in notebook_["cells"]:
             assert set(cell) == CELL_KEYS
+            assert isinstance(cell.pop("cell_id"), str)  # new_code_cell gives each cell an id
+    assert reproduced.pop("report") == ["ok r.ipynb: reproduced (3 code cells, 1.5 s)"]
+    assert [cell.pop("report") for cell in reproduced["cells"]] == [[], [], []]
     assert reproduced == {
         "path": "r.ipynb", "status": "reproduced", "duration": 1.5, "code_cells": 3, "compared": 3,
         "failure": None, "first_difference": None,
@@ -230,6 +234,41 @@ def test_json_schema_version_1():
                                  "evalue": "boom"}
     assert failed["status"] == "failed" and failed["first_difference"] == 2
     assert [c["status"] for c in failed["cells"]] == ["same", "failed", "skipped"]
+
+
+def test_json_cells_carry_the_notebook_cell_ids_and_null_without():
+    nb = notebook(*SOURCES)
+    for number, cell in enumerate(nb.cells):
+        cell["id"] = f"id-{number}"
+    res = judge_runs(Path("a.ipynb"), with_outputs(nb, STORED), [executed(nb, changed(c2="x\n"))], CompareOptions())
+    cells = to_json_data([res])["notebooks"][0]["cells"]
+    assert [(c["index"], c["cell_id"]) for c in cells] == [(1, "id-1"), (2, "id-2"), (3, "id-3")]
+    for cell in nb.cells:  # an nbformat 4.4 notebook: no ids
+        del cell["id"]
+    res = judge_runs(Path("a.ipynb"), with_outputs(nb, STORED), [executed(nb, changed(c2="x\n"))], CompareOptions())
+    assert [c["cell_id"] for c in to_json_data([res])["notebooks"][0]["cells"]] == [None, None, None]
+
+
+def test_json_cell_report_is_what_the_text_report_says_of_that_cell():
+    res = judged(runs_outputs=(changed(c1="A\n", c3="C\n"),))
+    res.cells[0].hint = "print the time \x1b[31m elsewhere"
+    data = to_json_data([res])["notebooks"][0]
+    text = render_text([res], colour=True)
+    assert data["report"] == render_text([res]).splitlines()
+    assert "\x1b" not in "".join(data["report"]) and "\\x1b[31m" in "\n".join(data["report"])
+    first, same, later = (cell["report"] for cell in data["cells"])
+    assert same == []
+    assert first == ["cell 2 (In [1]): first difference", "  stdout:", "  @@ -1 +1 @@", "  -a", "  +A",
+                     "  hint: print the time \\x1b[31m elsewhere"]
+    assert later[0] == "cell 4 (In [3]): possibly downstream of cell 2"
+    # the same lines as the terminal's, indented there under the notebook's line
+    assert ["  " + line for line in first + later] == ANSI.sub("", text).splitlines()[1:1 + len(first + later)]
+
+
+def test_json_report_of_the_cell_a_notebook_failed_at_is_the_verdict():
+    failed = judged(runs_outputs=({1: [stream("a\n")]},), failure=BOOM)
+    cells = to_json_data([failed])["notebooks"][0]["cells"]
+    assert [c["report"] for c in cells] == [[], ["failed at cell 3 (In [2]): ValueError: boom"], []]
 
 
 def test_a_status_cause_or_side_outside_the_schema_is_refused():

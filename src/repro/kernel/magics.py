@@ -108,6 +108,7 @@ class ReproMagics(Magics):
             seed = derive_cell_seed(DEFAULT_BASE_SEED, cell)
         options = DeterministicOptions(warn_only=args.warn_only, threads=threads)
         with repro.deterministic(seed, options):
+            repro.recorder.magic_applied("deterministic", seed, repro.states())
             return run_body(self.shell, cell, "<deterministic>")
 
     @magic_arguments()

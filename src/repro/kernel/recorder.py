@@ -18,7 +18,7 @@ from repro.kernel import warn
 from repro.kernel.backends import SEEDED_STATES_KEPT, digest_state
 from repro.payload import make_payload
 from repro.kernel.session import SeedState
-from repro.seeding import source_digest
+from repro.seeding import SeedMode, source_digest
 
 #: Re-seeds for a cell with this source digest; returns the seed applied and the states.
 StartCell = Callable[[str], "tuple[int | None, dict[str, bytes]]"]
@@ -35,6 +35,7 @@ class _Frame:
     cell_id: str | None
     before: dict[str, bytes | None] = field(default_factory=dict)  # generator states
     taken: object = None  # the state tracer's snapshot before the cell, while tracing
+    magics: list[str] = field(default_factory=list)  # repro's cell magics that ran the cell
 
 
 class CellRecorder:
@@ -97,6 +98,7 @@ class CellRecorder:
             frame.cell_id = getattr(info, "cell_id", None)
         try:
             before, after = digest_states(frame.before, self._states())
+            state = self._state
             payload = make_payload(
                 execution_count=result.execution_count,
                 cell_id=frame.cell_id,
@@ -106,8 +108,10 @@ class CellRecorder:
                 error=not result.success,
                 before=before,
                 after=after,
-                unseeded_generators=self._state.draws,
+                unseeded_generators=state.draws,
                 state=None if frame.taken is None or self.tracer is None else self.tracer.after(frame.taken),
+                session_seed=None if state.mode == SeedMode.OFF else state.base,
+                magics=frame.magics,
             )
             self.records.append(payload)
             self._payloads.write_payload(payload)
@@ -121,6 +125,19 @@ class CellRecorder:
             frame.seed, frame.seed_mode, frame.before = seed, mode, states
         else:
             self._loading_frame = _Frame(seed=seed, seed_mode=mode, source_digest="", cell_id=None, before=states)
+
+    def magic_applied(self, name: str, seed: int | None = None, states: dict[str, bytes] | None = None) -> None:
+        """One of repro's cell magics runs the cell; with *seed*, the body runs under that seed
+        from the generator *states* on (``%%deterministic --seed 3``)."""
+        frame = self.current_frame
+        if frame is None:
+            return
+        if name not in frame.magics:
+            frame.magics.append(name)
+        if seed is not None:
+            frame.seed = seed
+            if states is not None:
+                frame.before = states
 
     def backend_imported(self, name: str, state: bytes | None) -> None:
         """A backend was imported during the running cell: its state now is its 'before', so that

@@ -344,6 +344,7 @@ def run_repeat(shell, repro, args, cell: str) -> None:
     digest = source_digest(cell)
     seeds = plan_seeds(args.count, args.seeds, repro.state.base, digest)
     statements, last = compile_body(shell, cell)
+    repro.recorder.magic_applied("repeat")
     progress = Progress(shell, args.quiet)
     table: dict[str, list] = {}
     namespace = shell.user_ns

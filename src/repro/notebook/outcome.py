@@ -43,6 +43,11 @@ def _skip_reason(cell) -> SkipReason | None:
     return None
 
 
+def _cell_id(cell) -> str | None:
+    value = cell.get("id")
+    return value if isinstance(value, str) else None
+
+
 def compare_cells(expected_nb, actual_nb, options: CompareOptions, executed: set[int] | None = None,
                   failure: Failure | None = None) -> list[CellResult]:
     """Compare the code cells of *expected_nb* with the cells at the same positions of *actual_nb*.
@@ -55,7 +60,8 @@ def compare_cells(expected_nb, actual_nb, options: CompareOptions, executed: set
     for index, cell in enumerate(expected_nb.cells):
         if cell.cell_type != "code":
             continue
-        result = CellResult(index=index, status=CellStatus.SAME, execution_count=cell.get("execution_count"))
+        result = CellResult(index=index, status=CellStatus.SAME, execution_count=cell.get("execution_count"),
+                            cell_id=_cell_id(cell))
         results.append(result)
         if stop is not None and index == stop:
             result.status, result.reason = CellStatus.FAILED, failure.message
@@ -216,7 +222,7 @@ def diff_result(path: Path, a_nb, b_nb, options: CompareOptions) -> NotebookResu
         for index in extra:
             cells.append(
                 CellResult(index=index, status=CellStatus.DIFFERS, reason="only in the second notebook",
-                           diffs=[OutputDiff("extra", "cell", None, "code cell", "")])
+                           diffs=[OutputDiff("extra", "cell", None, "code cell", "")], cell_id=_cell_id(b_nb.cells[index]))
             )
     attach_hints(a_nb, cells, options)
     result = NotebookResult(path=path, status=notebook_status(cells, None), cells=cells)

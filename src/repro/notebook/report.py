@@ -30,6 +30,7 @@ JSON schema, version 1::
             "moves": [{"cell": INDEX, "execution_count": 4, "before": INDEX | null, "after": INDEX | null}],
             "first_difference": INDEX | null, "failure": null | "...", "draws_depend_on_order": false
           },
+          "report": ["DIFFERS analysis.ipynb: 1 cell differs, 3.2 s", ...],   # the text report's lines
           "cells": [
             {
               "index": 4,                   # position in the notebook's cells, from 0, markdown included
@@ -41,7 +42,11 @@ JSON schema, version 1::
                                             # (a clock reading and its mask, a renderer missing here)
               "downstream_of": null | INDEX,   # a differing cell that likely follows from an earlier one
               "diffs": [{"kind": ..., "key": ..., "expected": ..., "actual": ..., "diff": ..., "image": ...,
-                         "index": POSITION | null}]   # among the cell's non-stream outputs
+                         "index": POSITION | null}],  # among the cell's non-stream outputs
+              "cell_id": "a1b2c3" | null,   # the cell's nbformat id (nbformat 4.5+)
+              "report": ["cell 5 (In [3]): first difference", "  stdout:", "  @@ -1 +1 @@", "  -b", "  +B"]
+                                            # the text report's lines on this cell, uncoloured, control
+                                            # characters escaped; [] for a cell that is the same or skipped
             }
           ]
         }
@@ -50,9 +55,9 @@ JSON schema, version 1::
 
 Only code cells are listed. In the terminal, cells are numbered from 1 as a
 person counts them in the notebook, with the stored ``In [n]``. Keys added to
-version 1 since it first shipped: ``hint`` and ``downstream_of`` on cells;
-``side_effects``, ``state_divergence``, ``code_cells``, ``compared`` and
-``recorded_order`` on notebooks; the ``unverified`` status.
+version 1 since it first shipped: ``hint``, ``downstream_of``, ``cell_id`` and
+``report`` on cells; ``side_effects``, ``state_divergence``, ``code_cells``,
+``compared``, ``recorded_order`` and ``report`` on notebooks; the ``unverified`` status.
 """
 
 from __future__ import annotations
@@ -63,22 +68,9 @@ from typing import Iterable
 
 from repro.notebook import reorder
 from repro.notebook.results import Against, Cause, CellResult, CellStatus, NotebookResult, NotebookStatus, SkipReason
-from repro.notebook.terminal import printable, printable_line
+from repro.notebook.terminal import Style, diff_lines, printable, printable_line
 
 JSON_SCHEMA_VERSION = 1
-
-_COLOURS = {"green": "32", "red": "31", "yellow": "33", "bold": "1", "dim": "2", "cyan": "36"}
-
-
-class _Style:
-    def __init__(self, colour: bool) -> None:
-        self.colour = colour
-
-    def __call__(self, text: str, *names: str) -> str:
-        if not self.colour or not names:
-            return text
-        codes = ";".join(_COLOURS[n] for n in names)
-        return f"\x1b[{codes}m{text}\x1b[0m"
 
 
 def cell_label(cell: CellResult) -> str:
@@ -150,28 +142,42 @@ _MARKS = {NotebookStatus.REPRODUCED: ("ok", "green"), NotebookStatus.DIFFERS: ("
 
 def render_text(results: Iterable[NotebookResult], colour: bool = False) -> str:
     """The terminal report: one line per notebook, then each differing cell with its diff."""
-    style = _Style(colour)
+    style = Style(colour)
     lines: list[str] = []
     for result in results:
         mark, tint = _MARKS[result.status]
         lines.append(f"{style(mark, tint, 'bold')} {printable_line(result.path)}: {printable(summary(result))}")
-        first = result.first_difference
         for cell in result.cells:
-            if cell.status not in (CellStatus.DIFFERS, CellStatus.FAILED):
-                continue
             if cell.status == CellStatus.FAILED and result.failure is not None:
                 continue  # already said on the notebook's line
-            cause = f" [{cell.cause}]" if cell.cause else ""
-            note = _position_note(result, cell, first)
-            if note:
-                note = ": " + style(note, "yellow" if cell.index == first else "dim")
-            lines.append(f"  {style(cell_label(cell), 'bold')}{cause}{note}")
-            for diff in cell.diffs:
-                lines.extend("    " + line for line in _render_diff(diff, style))
-            if cell.hint:
-                lines.append(f"    {style('hint:', 'cyan')} {printable(cell.hint)}")
+            lines.extend("  " + line for line in cell_lines(result, cell, style))
         lines.extend("  " + printable(line) for line in explanation(result))
     return "\n".join(lines)
+
+
+def cell_lines(result: NotebookResult, cell: CellResult, style: Style = Style(False)) -> list[str]:
+    """What the report says about one cell, unindented: nothing for a cell that is the same or
+    skipped; a differing or failed cell's label, cause and place, its diffs and its hint."""
+    if cell.status not in (CellStatus.DIFFERS, CellStatus.FAILED):
+        return []
+    cause = f" [{cell.cause}]" if cell.cause else ""
+    first = result.first_difference
+    note = _position_note(result, cell, first)
+    if note:
+        note = ": " + style(note, "yellow" if cell.index == first else "dim")
+    lines = [f"{style(cell_label(cell), 'bold')}{cause}{note}"]
+    for diff in cell.diffs:
+        lines.extend("  " + line for line in diff_lines(diff, style))
+    if cell.hint:
+        lines.append(f"  {style('hint:', 'cyan')} {printable(cell.hint)}")
+    return lines
+
+
+def _json_cell_lines(result: NotebookResult, cell: CellResult) -> list[str]:
+    """:func:`cell_lines` uncoloured; for the cell the notebook failed at, the notebook's verdict."""
+    if cell.status == CellStatus.FAILED and result.failure is not None:
+        return [printable(summary(result))]
+    return cell_lines(result, cell)
 
 
 def _position_note(result: NotebookResult, cell: CellResult, first: int | None) -> str:
@@ -264,35 +270,6 @@ def side_effect_lines(result: NotebookResult) -> list[str]:
     return [line]
 
 
-def _render_diff(diff, style: _Style) -> list[str]:
-    key = printable(diff.key)
-    if diff.kind == "image" and diff.image:
-        info = diff.image
-        ew, eh = info.get("expected_size", ("?", "?"))
-        aw, ah = info.get("actual_size", ("?", "?"))
-        if [ew, eh] != [aw, ah]:
-            return [f"{key}: size {ew}x{eh} -> {aw}x{ah}"]
-        return [f"{key}: {ew}x{eh}, {info.get('differing_fraction', 0) * 100:.2f}% of pixels differ"]
-    if diff.kind == "image" and not diff.diff:  # not compared as pixels: say what each side is
-        return [f"{key}: stored {printable(diff.expected or '-')}", f"{' ' * len(key)}  new    {printable(diff.actual or '-')}"]
-    if diff.kind in ("missing", "extra", "mime") and not diff.diff:
-        side = "only in the stored outputs" if diff.actual is None else "only in the new outputs"
-        return [f"{key}: {side}"]
-    out = [f"{key}:"]
-    for line in printable(diff.diff).splitlines():
-        if line.startswith(("---", "+++")):
-            continue
-        if line.startswith("-"):
-            out.append(style(line, "red"))
-        elif line.startswith("+"):
-            out.append(style(line, "green"))
-        elif line.startswith("@@"):
-            out.append(style(line, "cyan"))
-        else:
-            out.append(line)
-    return out
-
-
 def to_json_data(results: Iterable[NotebookResult]) -> dict:
     notebooks = []
     for result in results:
@@ -327,6 +304,7 @@ def to_json_data(results: Iterable[NotebookResult]) -> dict:
                 ],
                 "side_effects": None if result.side_effects is None else asdict(result.side_effects),
                 "recorded_order": reorder.to_json(result.recorded_order),
+                "report": render_text([result]).splitlines(),
                 "cells": [
                     {
                         "index": c.index,
@@ -337,6 +315,8 @@ def to_json_data(results: Iterable[NotebookResult]) -> dict:
                         "hint": c.hint,
                         "downstream_of": c.downstream_of,
                         "diffs": [asdict(d) for d in c.diffs],
+                        "cell_id": c.cell_id,
+                        "report": _json_cell_lines(result, c),
                     }
                     for c in result.cells
                 ],
@@ -347,6 +327,7 @@ def to_json_data(results: Iterable[NotebookResult]) -> dict:
 
 def render_json(results: Iterable[NotebookResult]) -> str:
     return json.dumps(to_json_data(results), indent=2)
+
 
 
 def render_junit(results: list[NotebookResult], name: str = "repro-nb", allow_unverified: bool = False) -> bytes:

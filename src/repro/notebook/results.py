@@ -123,6 +123,7 @@ class CellResult:
     cause: Cause | None = None  # for a differing cell, with --runs
     hint: str | None = None  # for a differing cell: what it likely means and the fix (repro.notebook.hints)
     downstream_of: int | None = None  # for a differing cell: the earlier differing cell it likely follows from
+    cell_id: str | None = None  # the notebook cell's nbformat id, if it has one
 
     def __post_init__(self) -> None:
         self.status = CellStatus(self.status)

@@ -1,4 +1,4 @@
-"""What reaches a terminal: escaping, writing stdout and stderr, colour, the progress line."""
+"""What reaches a terminal: escaping, colour, a difference as lines, writing stdout and stderr, the progress line."""
 
 from __future__ import annotations
 
@@ -38,6 +38,52 @@ def printable_line(text: str) -> str:
 def _escape(match: re.Match) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+_COLOURS = {"green": "32", "red": "31", "yellow": "33", "bold": "1", "dim": "2", "cyan": "36"}
+
+
+class Style:
+    """Colours text with ANSI codes, or leaves it as it is when *colour* is off."""
+
+    def __init__(self, colour: bool) -> None:
+        self.colour = colour
+
+    def __call__(self, text: str, *names: str) -> str:
+        if not self.colour or not names:
+            return text
+        codes = ";".join(_COLOURS[n] for n in names)
+        return f"\x1b[{codes}m{text}\x1b[0m"
+
+
+def diff_lines(diff, style: Style) -> list[str]:
+    """One output difference (a :class:`~repro.notebook.compare.OutputDiff`) as report lines."""
+    key = printable(diff.key)
+    if diff.kind == "image" and diff.image:
+        info = diff.image
+        ew, eh = info.get("expected_size", ("?", "?"))
+        aw, ah = info.get("actual_size", ("?", "?"))
+        if [ew, eh] != [aw, ah]:
+            return [f"{key}: size {ew}x{eh} -> {aw}x{ah}"]
+        return [f"{key}: {ew}x{eh}, {info.get('differing_fraction', 0) * 100:.2f}% of pixels differ"]
+    if diff.kind == "image" and not diff.diff:  # not compared as pixels: say what each side is
+        return [f"{key}: stored {printable(diff.expected or '-')}", f"{' ' * len(key)}  new    {printable(diff.actual or '-')}"]
+    if diff.kind in ("missing", "extra", "mime") and not diff.diff:
+        side = "only in the stored outputs" if diff.actual is None else "only in the new outputs"
+        return [f"{key}: {side}"]
+    out = [f"{key}:"]
+    for line in printable(diff.diff).splitlines():
+        if line.startswith(("---", "+++")):
+            continue
+        if line.startswith("-"):
+            out.append(style(line, "red"))
+        elif line.startswith("+"):
+            out.append(style(line, "green"))
+        elif line.startswith("@@"):
+            out.append(style(line, "cyan"))
+        else:
+            out.append(line)
+    return out
 
 
 class StdoutError(Exception):
