@@ -10,8 +10,10 @@ export interface ICellRecord {
   cellId: string | null;
   seed: number | null;
   seedMode: SeedMode;
-  /** The `%seed N` in force, or null (off, or a kernel that does not say). */
+  /** The `%seed N` in force when the cell ended, or null (off, or a kernel that does not say). */
   sessionSeed: number | null;
+  /** Whether the kernel says the session seed (`session_seed`, null included). */
+  saysSessionSeed: boolean;
   error: boolean;
   /** Backends the cell drew from (their state changed), sorted. */
   drew: string[];
@@ -80,6 +82,7 @@ export function parseRecord(payload: Json | null): ICellRecord | null {
     seed: wholeNumber(payload.seed),
     seedMode,
     sessionSeed: wholeNumber(payload.session_seed),
+    saysSessionSeed: 'session_seed' in payload,
     error: payload.error === true,
     drew,
     unseededGenerators: unseeded !== null && unseeded > 0 ? unseeded : 0,
@@ -120,8 +123,12 @@ export function describeRecord(
     short.push(`unseeded: ${record.drew.join(', ')}`);
   } else {
     if (record.seed !== null) {
+      // A `%%deterministic --seed N` cell ran under its own seed, not one derived from %seed.
+      const how = record.magics.length ? '%seed N in force' : 'from %seed N';
       const from =
-        record.sessionSeed !== null ? ` (from %seed ${record.sessionSeed})` : '';
+        record.sessionSeed !== null
+          ? ` (${how.replace('N', String(record.sessionSeed))})`
+          : '';
       words.push(`seeded ${record.seed}${from}`);
       short.push(`seed ${record.seed}`);
     } else if (record.seedMode === 'once') {
@@ -161,14 +168,23 @@ export function describeRecord(
   };
 }
 
-/** The status bar's text for the session's seed state; null: repro not loaded. */
+/**
+ * The status bar's text for the session's seed state after *record*'s cell (null:
+ * repro not loaded). `seed_mode` is the mode the cell started in and `session_seed`
+ * the seed in force when it ended, so a cell that ran `%seed --off` reads as off.
+ */
 export function describeSession(record: ICellRecord | null): string {
   if (record === null) {
     return 'repro: not loaded';
   }
-  if (record.seedMode === 'off') {
+  const off = record.saysSessionSeed
+    ? record.sessionSeed === null
+    : record.seedMode === 'off';
+  if (off) {
     return 'repro: seeding off';
   }
+  // A cell that switched seeding on started with it off: `%seed N` re-seeds per cell.
+  const mode = record.seedMode === 'off' ? 'per-cell' : record.seedMode;
   const seed = record.sessionSeed !== null ? `%seed ${record.sessionSeed}` : 'seeded';
-  return `repro: ${seed} ${record.seedMode}`;
+  return `repro: ${seed} ${mode}`;
 }
