@@ -8,79 +8,14 @@ worker thread, through the same entry point as ``repro-nb verify``.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 from tests.builders import run_cli, write_notebook
+from tests.lab.conftest import post as _post
 
 pytest.importorskip("jupyter_server")
 pytestmark = pytest.mark.kernel
-
-TOKEN = "repro-test-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("root")
-    outside = tmp_path_factory.mktemp("outside")
-    port = _free_port()
-    log = (root.parent / "server.log").open("w")  # a file, not a pipe that could fill up and block the server
-    env = {**os.environ, "PYTHONHASHSEED": "0", "JUPYTER_CONFIG_DIR": str(root / ".jupyter-config")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={TOKEN}",
-         '--ServerApp.jpserver_extensions={"repro.lab": True}', "--ServerApp.open_browser=False", "--allow-root"],
-        env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=2).read()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"jupyter server did not start: {(root.parent / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.2)
-    yield {"base": base, "root": root, "outside": outside}
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
-
-
-def _post(server, route: str, body, token: str | None = TOKEN) -> tuple[int, dict]:
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    request = urllib.request.Request(f"{server['base']}/repro/api/{route}", data=data, method="POST",
-                                     headers={"Content-Type": "application/json"})
-    if token:
-        request.add_header("Authorization", f"token {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=240) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        text = error.read()
-        try:
-            return error.code, json.loads(text)
-        except ValueError:
-            return error.code, {"raw": text.decode(errors="replace")}
 
 
 def test_a_request_without_the_token_is_refused(server):

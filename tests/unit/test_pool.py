@@ -1,4 +1,4 @@
-"""The kernel pool, with stand-in managers: bounded slots, ordered results, stopping."""
+"""The kernel pool, with stand-in managers: bounded slots, ordered results, stopping, cancelling."""
 
 from __future__ import annotations
 
@@ -188,3 +188,48 @@ def test_inline_map_runs_no_more_jobs_once_stopped():
     assert ran == [0, 1]
     assert pool.map([lambda: ran.append("late")], threads=1) == []
     assert ran == [0, 1]
+
+
+# --------------------------------------------------------------------------- cancelling
+
+
+def test_a_cancel_token_set_from_another_thread_kills_the_kernel_in_flight():
+    pool, cancel, manager = KernelPool(1), threading.Event(), FakeManager()
+    with pool.cancelled_by(cancel), pool.slot(manager):
+        assert not manager.provisioner.process.killed
+        cancel.set()
+        deadline = time.monotonic() + WAIT
+        while not manager.provisioner.process.killed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert manager.provisioner.process.killed and pool.stopping.is_set()
+    with pytest.raises(KeyboardInterrupt):  # and no kernel starts any more
+        with pool.slot(FakeManager()):
+            pass
+
+
+def test_a_kernel_that_starts_after_the_cancel_is_killed_too():
+    pool, cancel = KernelPool(1), threading.Event()
+    manager = FakeManager()
+    process = manager.provisioner.process
+    del manager.provisioner.process  # the slot is taken, the kernel not started yet
+    with pool.cancelled_by(cancel), pool.slot(manager):
+        cancel.set()
+        time.sleep(0.2)
+        manager.provisioner.process = process  # now it has started
+        deadline = time.monotonic() + WAIT
+        while not process.killed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert process.killed
+
+
+def test_without_a_cancel_nothing_watches_and_the_watcher_ends_with_the_block():
+    pool = KernelPool(1)
+    with pool.cancelled_by(None):
+        assert not any(t.name == "repro-cancel" for t in threading.enumerate())
+    cancel = threading.Event()
+    with pool.cancelled_by(cancel):
+        assert any(t.name == "repro-cancel" for t in threading.enumerate())
+    assert not any(t.name == "repro-cancel" for t in threading.enumerate())
+    cancel.set()  # after the block: the pool is left alone
+    time.sleep(0.1)
+    assert not pool.stopping.is_set()

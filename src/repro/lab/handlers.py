@@ -1,5 +1,12 @@
 """REST handlers of the server extension, behind Jupyter's authentication.
 
+``POST {base_url}repro/api/jobs`` with ``{"path": ..., "action": "verify"|"record",
+"runs": 1}`` starts a job (:mod:`repro.lab.jobs`) and answers ``202`` at once with
+``{"id", "action", "path", "runs", "state": "running", ...}``; ``GET
+{base_url}repro/api/jobs/ID`` tells its state, the cell it is at and, once done, its
+result; ``DELETE`` cancels it: its kernel is killed at once, and the answer comes once
+the kernel is gone. Bad input is refused before the job starts, as below.
+
 ``POST {base_url}repro/api/verify`` with ``{"path": "dir/nb.ipynb", "runs": 1}``
 answers ``200`` with the JSON of ``repro-nb verify --format json`` for that one
 notebook, and ``POST {base_url}repro/api/record`` with ``{"path": ...}`` records it
@@ -21,8 +28,13 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
+from repro.lab.jobs import ACTIONS, Job, JobStore, TooBusy, record_job, verify_job
+
 #: Most runs a request may ask for.
 MAX_RUNS = 5
+
+#: Seconds a DELETE waits for the cancelled job's kernel to be gone.
+CANCEL_WAIT = 30.0
 
 
 class _ReproHandler(APIHandler):
@@ -44,14 +56,77 @@ class _ReproHandler(APIHandler):
         self.finish(json.dumps({"message": message}))
 
 
+def _runs(body: dict) -> int:
+    runs = body.get("runs", 1)
+    if type(runs) is not int or not 1 <= runs <= MAX_RUNS:
+        raise web.HTTPError(400, f"runs must be a whole number from 1 to {MAX_RUNS}")
+    return runs
+
+
+class JobsHandler(_ReproHandler):
+    def initialize(self, jobs: JobStore) -> None:
+        self.jobs = jobs
+
+    @web.authenticated
+    async def post(self) -> None:
+        body = self._body()
+        action = body.get("action")
+        if action not in ACTIONS:
+            raise web.HTTPError(400, "action must be \"verify\" or \"record\"")
+        path = self._notebook(body)
+        runs = _runs(body) if action == "verify" else 1
+        from repro.notebook.errors import InputError
+
+        try:  # read here, so that a bad notebook or setting is a 400, not a failed job
+            work = await asyncio.get_running_loop().run_in_executor(None, _prepare, action, path, runs)
+            job = self.jobs.start(Job(action, body["path"], runs), work)
+        except InputError as exc:
+            return self._fail(400, str(exc))
+        except TooBusy as exc:
+            return self._fail(429, str(exc))
+        self.set_status(202)
+        self.set_header("Location", url_path_join(self.request.path, job.id))
+        self.finish(json.dumps(job.to_json()))
+
+
+class JobHandler(_ReproHandler):
+    def initialize(self, jobs: JobStore) -> None:
+        self.jobs = jobs
+
+    def _job(self, job_id: str) -> Job:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise web.HTTPError(404, f"no such repro job: {job_id}")
+        return job
+
+    @web.authenticated
+    async def get(self, job_id: str) -> None:
+        self.finish(json.dumps(self._job(job_id).to_json()))
+
+    @web.authenticated
+    async def delete(self, job_id: str) -> None:
+        job = self._job(job_id)
+        self.jobs.cancel(job)
+        await asyncio.get_running_loop().run_in_executor(None, job.finished.wait, CANCEL_WAIT)
+        self.finish(json.dumps(job.to_json()))
+
+
+def _prepare(action: str, path: Path, runs: int):
+    """The job's work, once the notebook and its settings have been read (InputError if they cannot be)."""
+    import repro
+    from repro.notebook.io import read_notebook
+
+    options = repro.resolve_options(path.parent)
+    nb = read_notebook(path)
+    return verify_job(path, nb, options, runs) if action == "verify" else record_job(path, options)
+
+
 class VerifyHandler(_ReproHandler):
     @web.authenticated
     async def post(self) -> None:
         body = self._body()
         path = self._notebook(body)
-        runs = body.get("runs", 1)
-        if type(runs) is not int or not 1 <= runs <= MAX_RUNS:
-            raise web.HTTPError(400, f"runs must be a whole number from 1 to {MAX_RUNS}")
+        runs = _runs(body)
         from repro.notebook.errors import InputError
 
         try:
@@ -108,8 +183,12 @@ def _record(path: Path) -> dict:
     return {"written": result.written, "message": result.message}
 
 
-def handlers(base_url: str) -> list[tuple[str, type]]:
+def handlers(base_url: str, jobs: JobStore | None = None) -> list[tuple]:
+    jobs = jobs or JobStore()
+    api = url_path_join(base_url, "repro", "api")
     return [
-        (url_path_join(base_url, "repro", "api", "verify"), VerifyHandler),
-        (url_path_join(base_url, "repro", "api", "record"), RecordHandler),
+        (url_path_join(api, "verify"), VerifyHandler),
+        (url_path_join(api, "record"), RecordHandler),
+        (url_path_join(api, "jobs"), JobsHandler, {"jobs": jobs}),
+        (url_path_join(api, "jobs", r"([^/]+)"), JobHandler, {"jobs": jobs}),
     ]

@@ -6,7 +6,8 @@ kernel and gives it back once the kernel is gone. So the number of kernels
 alive never exceeds the pool's size (``-j``), whatever ``--runs`` is.
 
 Ctrl-C in the main thread kills every kernel in flight; the runs then end as
-interrupted and no new kernel starts.
+interrupted and no new kernel starts. So does a cancellation token set from another
+thread (:meth:`KernelPool.cancelled_by`; the server extension's DELETE of a job).
 """
 
 from __future__ import annotations
@@ -57,6 +58,31 @@ class KernelPool:
             process = getattr(getattr(manager, "provisioner", None), "process", None)
             if process is not None and process.poll() is None:
                 process.kill()
+
+    @contextmanager
+    def cancelled_by(self, cancel) -> Iterator[None]:
+        """While the block runs, setting *cancel* (a :class:`threading.Event`, or anything with
+        ``is_set()``) stops the pool within :data:`_POLL_SECONDS`: every kernel in flight is
+        killed at once, also one that starts after the first kill, and none starts any more."""
+        if cancel is None:
+            yield
+            return
+        done = threading.Event()
+
+        def watch() -> None:
+            while True:
+                if cancel.is_set():
+                    self.stop()
+                if done.wait(_POLL_SECONDS):
+                    return
+
+        watcher = threading.Thread(target=watch, name="repro-cancel", daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+            watcher.join()
 
     def map(self, jobs: list[Callable[[], T]], threads: int) -> list[T]:
         """Run *jobs* on up to *threads* threads; their results, in order.

@@ -40,28 +40,36 @@ from repro.notebook.results import DEFAULT_HASH_SEED, Failure, NotebookResult, N
 #: from 0; with ``runs=N`` the run under another PYTHONHASHSEED, if any, is run N.
 Progress = Callable[[Path, int, int, int], None]
 
+#: A cancellation token: a :class:`threading.Event`, or anything with ``is_set()``.
+Cancel = Any
+
 #: A notebook's path, or a notebook already read (an nbformat NotebookNode).
 NotebookLike = Union[str, "os.PathLike[str]", Any]
 
 
 def verify_notebook(notebook: NotebookLike, options: Options | None = None, runs: int = 1,
-                    progress: Progress | None = None, *, path: str | os.PathLike | None = None) -> NotebookResult:
+                    progress: Progress | None = None, *, path: str | os.PathLike | None = None,
+                    cancel: Cancel | None = None) -> NotebookResult:
     """Execute *notebook* *runs* times in fresh kernels and compare with its stored outputs.
 
     *notebook* is a path, or a NotebookNode with *path* saying where it lives (its folder
     is the kernels' working directory; default: the current directory). Never modifies
     the notebook. With ``runs >= 2`` each differing cell gets a cause. The result lists the
     files the runs created or changed in the folder; with ``options.execute.isolate`` each
-    run works in a scratch copy of the folder, removed afterwards.
+    run works in a scratch copy of the folder, removed afterwards. Setting *cancel* (a
+    :class:`threading.Event`) from another thread kills the kernel at once: the run ends
+    as interrupted and no other starts.
     """
     options = options or Options()
     where, nb = _load(notebook, path)
     _preflight(options, [where])
-    return _verify(where, nb, options, _check_runs(runs), progress, KernelPool(options.kernel_cap))
+    pool = KernelPool(options.kernel_cap)
+    with pool.cancelled_by(cancel):
+        return _verify(where, nb, options, _check_runs(runs), progress, pool)
 
 
 def verify_notebooks(notebooks: Iterable[str | os.PathLike], options: Options | None = None, runs: int = 1,
-                     progress: Progress | None = None) -> list[NotebookResult]:
+                     progress: Progress | None = None, *, cancel: Cancel | None = None) -> list[NotebookResult]:
     """:func:`verify_notebook` for many notebooks (directories are searched), in parallel
     up to ``options.jobs`` kernels in all. Every notebook is read before any runs."""
     options = options or Options()
@@ -70,23 +78,29 @@ def verify_notebooks(notebooks: Iterable[str | os.PathLike], options: Options | 
     _preflight(options, [p for p, _, _ in loaded])
     pool = KernelPool(options.kernel_cap)
     jobs = [(lambda p=p, nb=nb: _verify(p, nb, options, runs, progress, pool)) for p, nb, _ in loaded]
-    return pool.map(jobs, threads=min(pool.size, len(jobs)))
+    with pool.cancelled_by(cancel):
+        return pool.map(jobs, threads=min(pool.size, len(jobs)))
 
 
 def record_notebook(notebook: str | os.PathLike, options: Options | None = None,
-                    progress: Progress | None = None, *, reorder: bool = False) -> RecordResult:
+                    progress: Progress | None = None, *, reorder: bool = False,
+                    cancel: Cancel | None = None) -> RecordResult:
     """Execute the notebook at *notebook* and write its outputs back, with each cell's record
     and the run's metadata. The file is replaced atomically, and only when the whole
     notebook ran. With *reorder*, the cells are first moved into the order their stored
-    execution counts record (:mod:`repro.notebook.reorder`), run so, and written so."""
+    execution counts record (:mod:`repro.notebook.reorder`), run so, and written so. *cancel*:
+    as for :func:`verify_notebook`; a cancelled run writes nothing."""
     options = options or Options()
     ((where, nb, unchanged),) = _load_all([notebook])
     _preflight(options, [where])
-    return _record(where, nb, unchanged, options, progress, KernelPool(options.kernel_cap), reorder)
+    pool = KernelPool(options.kernel_cap)
+    with pool.cancelled_by(cancel):
+        return _record(where, nb, unchanged, options, progress, pool, reorder)
 
 
 def record_notebooks(notebooks: Iterable[str | os.PathLike], options: Options | None = None,
-                     progress: Progress | None = None, *, reorder: bool = False) -> list[RecordResult]:
+                     progress: Progress | None = None, *, reorder: bool = False,
+                     cancel: Cancel | None = None) -> list[RecordResult]:
     """:func:`record_notebook` for many notebooks, in parallel up to ``options.jobs`` kernels."""
     options = options or Options()
     loaded = _load_all(notebooks)
@@ -94,7 +108,8 @@ def record_notebooks(notebooks: Iterable[str | os.PathLike], options: Options | 
     pool = KernelPool(options.kernel_cap)
     jobs = [(lambda p=p, nb=nb, snap=snap: _record(p, nb, snap, options, progress, pool, reorder))
             for p, nb, snap in loaded]
-    return pool.map(jobs, threads=min(pool.size, len(jobs)))
+    with pool.cancelled_by(cancel):
+        return pool.map(jobs, threads=min(pool.size, len(jobs)))
 
 
 def diff_notebooks(a: NotebookLike, b: NotebookLike, options: Options | None = None) -> NotebookResult:
