@@ -212,3 +212,143 @@ def test_a_kernel_without_repro_shows_nothing(lab, page):
     assert page.locator(f"{CELL} {BADGE}").count() == 0
     assert status_text(page) is None
     assert not [m for m in messages if "repro" in m.lower() and "repro-nb" not in m.lower()], messages
+
+
+# -- verify and record from Lab ------------------------------------------------------------
+
+VERIFY_CELLS = [
+    "%load_ext repro",
+    "%seed 0",
+    "import random\nprint(random.random())",
+    "print('hello')",
+    "import time\ntime.sleep(3)",
+    "import numpy as np\nnp.random.rand(2)",
+]
+EDITED = 3  # the cell whose stored output is edited by hand on disk
+BANNER = ".jp-NotebookPanel:not(.lm-mod-hidden) .repro-Banner"
+
+
+def record_and_edit(path: Path) -> None:
+    """`repro-nb record` the notebook, then change one stored output by hand, as a person would."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-m", "repro", "record", str(path)],
+                          capture_output=True, text=True, timeout=180, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    nb = nbformat.read(path, as_version=4)
+    output = nb.cells[EDITED].outputs[0]
+    assert output.text == "hello\n", output
+    output.text = "hullo\n"
+    nbformat.write(nb, path)
+
+
+def wait_for_banner(page, running: bool, timeout: int = VERIFY_TIMEOUT_MS) -> str:
+    """Wait until the banner shows a job running (or ended); return its text."""
+    page.wait_for_function(
+        """([selector, running]) => {
+          const banner = document.querySelector(selector);
+          return !!banner && (banner.dataset.status === 'running') === running;
+        }""",
+        arg=[BANNER, running],
+        timeout=timeout,
+        polling=100,
+    )
+    return page.locator(BANNER).first.inner_text()
+
+
+def verdicts(page) -> list[str | None]:
+    labels = []
+    for index in range(page.locator(CELL).count()):
+        marker = page.locator(CELL).nth(index).locator(VERDICT)
+        labels.append(marker.first.get_attribute("aria-label") if marker.count() else None)
+    return labels
+
+
+def ipykernels(lab) -> int:
+    from .test_jupyterlab import kernel_processes
+
+    return len(kernel_processes(lab))
+
+
+def test_verify_and_record_from_lab(lab, page):
+    path = lab.root_dir / "verify.ipynb"
+    write_notebook(path, VERIFY_CELLS)
+    record_and_edit(path)
+    open_notebook(page, lab, path.name, len(VERIFY_CELLS))
+    before = save(page, path) and path.read_bytes()  # as JupyterLab writes it
+
+    # Verify from the toolbar: exactly the edited cell differs, and says how.
+    page.locator(".repro-VerifyButton button, button.repro-VerifyButton").first.click()
+    text = wait_for_banner(page, running=False)
+    assert text.startswith("repro verify: differs"), text
+    assert f"First difference: cell {EDITED + 1}" in text, text
+    marks = verdicts(page)
+    assert marks[EDITED] == "repro verify: differs", marks
+    assert [i for i, m in enumerate(marks) if m and "differs" in m] == [EDITED], marks
+    assert all(m == "repro verify: reproduced" for i, m in enumerate(marks) if i != EDITED and m), marks
+    screenshot(page, "lab-verify.png", page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").first)
+
+    page.locator(CELL).nth(EDITED).locator(VERDICT).first.click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.first.wait_for(state="visible")
+    report = dialog.locator(".repro-DialogText").first.text_content()
+    assert "-hullo" in report and "+hello" in report, report
+    screenshot(page, "lab-verify-diff.png", dialog.locator(".jp-Dialog-content").first)
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").first.click()
+    dialog.first.wait_for(state="detached")
+
+    # The summary's link scrolls to the cell and makes it the active one.
+    page.locator(BANNER).get_by_text(f"cell {EDITED + 1}", exact=True).first.click()
+    page.locator(CELL).nth(EDITED).and_(page.locator(".jp-mod-active")).wait_for(state="visible")
+
+    # Badges and markers never reach the file: saving writes the very same bytes.
+    save(page, path)
+    assert path.read_bytes() == before
+
+    # Cancel stops the verify and its kernel: only the notebook's own kernel is left.
+    kernels = ipykernels(lab)
+    page.locator(".repro-VerifyButton button, button.repro-VerifyButton").first.click()
+    page.wait_for_function(
+        "s => (document.querySelector(s)?.innerText || '').includes('time.sleep') || "
+        "(document.querySelector(s)?.innerText || '').includes('cell 5 of')",
+        arg=BANNER, timeout=VERIFY_TIMEOUT_MS, polling=100,
+    )
+    page.locator(f"{BANNER} .repro-Banner-cancel").click()
+    text = wait_for_banner(page, running=False)
+    assert "Verify cancelled" in text, text
+    deadline = time.monotonic() + 30
+    while ipykernels(lab) > kernels and time.monotonic() < deadline:
+        page.wait_for_timeout(200)  # polling interval, not synchronisation
+    assert ipykernels(lab) <= kernels
+
+    # With unsaved changes, Verify says that the saved file is what it verifies.
+    editor = page.locator(CELL).nth(EDITED).locator(".cm-content").first
+    editor.click()
+    page.keyboard.press("End")
+    page.keyboard.type("  # edited")
+    page.keyboard.press("Escape")
+    page.locator(".repro-VerifyButton button, button.repro-VerifyButton").first.click()
+    running = wait_for_banner(page, running=True, timeout=UI_TIMEOUT_MS)
+    assert "unsaved changes: the saved file is what gets verified" in running, running
+    text = wait_for_banner(page, running=False)
+    assert "Verified the saved file; the notebook has unsaved changes." in text, text
+    screenshot(page, "lab-verify-unsaved.png", page.locator(BANNER).first)
+
+    # Record from the context menu: save first, record, and the notebook reloads from disk.
+    page.locator(CELL).nth(0).click(button="right")
+    page.locator(".lm-Menu .lm-Menu-item", has=page.get_by_text("Record Notebook (repro)", exact=True)).first.click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.first.wait_for(state="visible")
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").first.click()
+    page.wait_for_function(
+        "s => (document.querySelector(s)?.innerText || '').startsWith('repro record: ')",
+        arg=BANNER, timeout=VERIFY_TIMEOUT_MS, polling=100,
+    )
+    text = page.locator(BANNER).first.inner_text()
+    assert "recorded" in text, text
+    nb = nbformat.read(path, as_version=4)
+    assert nb.cells[EDITED].source == "print('hello')  # edited"
+    assert nb.cells[EDITED].outputs[0].text == "hello\n"
+    output = page.locator(CELL).nth(EDITED).locator(".jp-OutputArea-output").first
+    assert (output.text_content() or "").strip() == "hello"
+    tab = page.locator(".lm-TabBar-tab.jp-mod-current")
+    assert "jp-mod-dirty" not in (tab.first.get_attribute("class") or "")

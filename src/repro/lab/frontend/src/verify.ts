@@ -51,6 +51,27 @@ class Banner extends Widget {
     this._cancel.hidden = !running;
     this._close.hidden = running;
     this.node.dataset.status = status;
+    requestAnimationFrame(() => this._fitToContent());
+  }
+
+  /**
+   * The panel above the notebook lays its children out at their CSS min-height:
+   * make that the height of what the banner now says, and ask for a new layout.
+   */
+  private _fitToContent(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    const style = getComputedStyle(this.node);
+    const edges = ['paddingTop', 'paddingBottom', 'borderTopWidth', 'borderBottomWidth']
+      .map(name => parseFloat(style[name as 'paddingTop']) || 0)
+      .reduce((a, b) => a + b, 0);
+    const buttons = Math.max(this._cancel.offsetHeight, this._close.offsetHeight);
+    const height = Math.ceil(Math.max(this._body.scrollHeight, buttons) + edges);
+    if (this.node.style.minHeight !== `${height}px`) {
+      this.node.style.minHeight = `${height}px`;
+      this.parent?.fit();
+    }
   }
 
   /** Called with a cell index when a link to a cell is clicked. */
