@@ -32,8 +32,8 @@ pytestmark = pytest.mark.e2e
 
 RUN_TIMEOUT_MS = 90_000
 VERIFY_TIMEOUT_MS = 180_000
-#: Where screenshots for the README go (REPRO_E2E_SCREENSHOTS overrides; empty: none).
-SCREENSHOTS = os.environ.get("REPRO_E2E_SCREENSHOTS", str(Path(__file__).resolve().parents[2] / "docs" / "images"))
+#: A folder for the README's screenshots (docs/images), when set; none taken otherwise.
+SCREENSHOTS = os.environ.get("REPRO_E2E_SCREENSHOTS", "")
 
 CELL = f"{NOTEBOOK_SELECTOR} .jp-Cell"
 BADGE = ".repro-Badge:not([hidden])"
@@ -112,6 +112,39 @@ def wait_for_status(page, text: str) -> None:
     )
 
 
+#: In the page: the contrast ratio (WCAG 2) of an element's text against what is behind it,
+#: semi-transparent colours blended over the first opaque background up the tree.
+CONTRAST_JS = """
+(element) => {
+  const parse = c => (c.match(/[\\d.]+/g) || []).map(Number);
+  const blend = (top, bottom) => {
+    const a = top.length > 3 ? top[3] : 1;
+    return [0, 1, 2].map(i => top[i] * a + bottom[i] * (1 - a));
+  };
+  let background = [255, 255, 255];
+  const layers = [];
+  for (let node = element; node; node = node.parentElement) {
+    const colour = parse(getComputedStyle(node).backgroundColor);
+    if (colour.length > 3 && colour[3] === 0) continue;
+    layers.push(colour);
+    if (colour.length === 3 || colour[3] === 1) break;
+  }
+  for (const layer of layers.reverse()) background = blend(layer, background);
+  const text = blend(parse(getComputedStyle(element).color), background);
+  const luminance = rgb => {
+    const [r, g, b] = rgb.map(v => v / 255).map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [hi, lo] = [luminance(text), luminance(background)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+"""
+
+
+def contrast(locator) -> float:
+    return locator.evaluate(CONTRAST_JS)
+
+
 def run_cell(page, index: int) -> None:
     """Select cell *index* and run it in place (Ctrl+Enter in command mode)."""
     cell = page.locator(CELL).nth(index)
@@ -161,6 +194,20 @@ def test_badges_and_status_bar_follow_the_kernel(lab, page):
     assert warning.get_attribute("title") == badge_of(page, 5)
     wait_for_status(page, "repro: %seed 1 per-cell")
     screenshot(page, "lab-badges.png", page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").first)
+
+    # Legible in the light theme and in the dark one (JupyterLab's theme colours only).
+    quiet = page.locator(CELL).nth(2).locator(BADGE).first
+    ratios = {"light": (contrast(quiet), contrast(warning))}
+    page.locator(".lm-MenuBar-item", has=page.get_by_text("Settings", exact=True)).first.click()
+    page.locator(".lm-Menu .lm-Menu-item", has=page.get_by_text("Theme", exact=True)).first.click()
+    page.locator(".lm-Menu .lm-Menu-item", has=page.get_by_text("JupyterLab Dark", exact=True)).first.click()
+    page.locator("body[data-jp-theme-light='false']").wait_for(state="attached")
+    page.wait_for_function("() => getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim() !== ''")
+    page.wait_for_timeout(500)  # the theme's stylesheet applies after the attribute changes
+    ratios["dark"] = (contrast(quiet), contrast(warning))
+    for theme, (plain, warned) in ratios.items():
+        assert plain >= 3 and warned >= 3, ratios
+    screenshot(page, "lab-badges-dark.png", page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").first)
 
     # Running a cell again, out of order, under %seed 1: its badge follows.
     run_cell(page, 3)
@@ -331,7 +378,6 @@ def test_verify_and_record_from_lab(lab, page):
     assert "unsaved changes: the saved file is what gets verified" in running, running
     text = wait_for_banner(page, running=False)
     assert "Verified the saved file; the notebook has unsaved changes." in text, text
-    screenshot(page, "lab-verify-unsaved.png", page.locator(BANNER).first)
 
     # Record from the context menu: save first, record, and the notebook reloads from disk.
     page.locator(CELL).nth(0).click(button="right")

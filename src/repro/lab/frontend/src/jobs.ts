@@ -115,7 +115,7 @@ const POLL_MS = 400;
 
 /**
  * Poll job *id* until it ends, calling *onProgress* with each answer while it
- * runs; resolves to its last state. *isCancelled* stops the polling early.
+ * runs; resolves to its last state.
  */
 export async function waitForJob(
   settings: ServerConnection.ISettings,

@@ -323,7 +323,7 @@ function progressText(action: JobAction, job: IJob): string {
   if (!p || typeof p.cell !== 'number') {
     return `${verb} the saved file: starting a kernel…`;
   }
-  const run = p.run > 1 ? `run ${p.run}, ` : '';
+  const run = p.run > 0 ? `run ${p.run + 1}, ` : ''; // runs count from 0
   return `${verb} the saved file: ${run}cell ${p.cell + 1} of ${p.cells}`;
 }
 
