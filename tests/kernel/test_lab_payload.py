@@ -35,6 +35,7 @@ def lab_session(kernels):
             "draw": session.execute(DRAW, cell_id="draw"),
             "det": session.execute(DETERMINISTIC, cell_id="det"),
             "det_session": session.execute(DETERMINISTIC_SESSION, cell_id="det-session"),
+            "det_quiet": session.execute("%%deterministic --seed 3\nx = 1", cell_id="det-quiet"),
             "repeat": session.execute(REPEAT, cell_id="repeat"),
             "bad_repeat": session.execute("%%repeat 2 --quiet\nx = 1", cell_id="bad-repeat"),
             "after": session.execute(DRAW, cell_id="after"),
@@ -75,6 +76,10 @@ def test_a_deterministic_cell_records_its_own_seed_and_the_magic(lab_session):
     assert det_session["seed"] == derive_cell_seed(42, DETERMINISTIC_SESSION)
     assert det_session["magics"] == ["deterministic"]
     assert CellRecord.from_payload(det).magics == ("deterministic",)
+    # seeded with 3 and drawing nothing: no generator is said to have been drawn from
+    quiet = payload(lab_session["det_quiet"])
+    assert quiet["seed"] == 3 and {name: b["consumed"] for name, b in quiet["backends"].items()} == {
+        name: False for name in quiet["backends"]}
 
 
 def test_the_stored_seed_replays_the_deterministic_draw(lab_session):
