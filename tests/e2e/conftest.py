@@ -210,6 +210,7 @@ def _lab_env(home: Path, hash_seed: str | None) -> dict[str, str]:
     notebook = settings.parent / "notebook-extension"
     notebook.mkdir(parents=True, exist_ok=True)
     (notebook / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    _write_server_config(home, dirs["JUPYTER_CONFIG_DIR"])
     env = {**os.environ, **{name: str(path) for name, path in dirs.items()}}
     for name in ("JUPYTER_PATH", "JUPYTER_PREFER_ENV_PATH", "JUPYTERLAB_DIR", "JUPYTERLAB_SETTINGS_DIR",
                  "JUPYTERLAB_WORKSPACES_DIR", "JUPYTER_TOKEN", "JUPYTER_PORT"):
@@ -223,6 +224,29 @@ def _lab_env(home: Path, hash_seed: str | None) -> dict[str, str]:
     else:
         env["PYTHONHASHSEED"] = hash_seed
     return env
+
+
+def built_labextension() -> Path | None:
+    """repro's Lab extension as built in the source tree under test (``src/repro/labextension``),
+    or None when the tree has none (an installed wheel: its copy is in ``share/jupyter/labextensions``)."""
+    import repro
+
+    built = Path(repro.__file__).resolve().parent / "labextension"
+    return built if (built / "package.json").is_file() else None
+
+
+def _write_server_config(home: Path, config_dir: Path) -> None:
+    """Enable repro's server extension, and make JupyterLab load the Lab extension the tree
+    under test built (it takes precedence over an installed copy), so the browser tests run
+    what CI just rebuilt."""
+    config: dict = {"ServerApp": {"jpserver_extensions": {"repro.lab": True}}}
+    built = built_labextension()
+    if built is not None:
+        extensions = home / "labextensions"
+        extensions.mkdir(exist_ok=True)
+        (extensions / "repro-nb").symlink_to(built, target_is_directory=True)
+        config["LabApp"] = {"extra_labextensions_path": [str(extensions)]}
+    (config_dir / "jupyter_server_config.json").write_text(json.dumps(config))
 
 
 @pytest.fixture

@@ -44,7 +44,8 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-MODULES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+# The Lab frontend's npm packages (src/repro/lab/frontend/node_modules) are not repro's modules.
+MODULES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py")) if "node_modules" not in p.parts}
 
 
 def _is_type_checking(node: ast.If) -> bool:
