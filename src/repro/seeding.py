@@ -14,6 +14,7 @@ import functools
 import hashlib
 import os
 import re
+import sys
 import tokenize
 from enum import Enum
 
@@ -81,7 +82,8 @@ def normalize_source(source: str) -> str:
 
 def _digest(*parts: object, size: int) -> bytes:
     text = "\x1f".join(map(str, parts))
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=size).digest()
+    # "surrogatepass": a lone surrogate (JSON can carry one) gets a digest too; UTF-8 otherwise.
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=size).digest()
 
 
 #: Cell magics that run their body once, as a plain cell, and only watch it: their
@@ -123,7 +125,9 @@ def source_digest(source: str) -> str:
 
 @functools.lru_cache(maxsize=DIGEST_CACHE_SIZE)
 def _cached_source_digest(source: str) -> str:
-    canonical = _canonical_code(source)
+    canonical = _fast_code(source)
+    if canonical is None:
+        canonical = _canonical_code(source)
     if canonical is None:
         return _digest(normalize_source(source), size=8).hex()
     return _digest("tokens", canonical, size=8).hex()
@@ -242,7 +246,7 @@ def _tokens(lines: list[str], magics: dict[int, tuple[str, int]]) -> tuple[str, 
             else:
                 parts.append(_part("t", string))
             statement_start = False
-    except (tokenize.TokenError, SyntaxError, ValueError):
+    except (tokenize.TokenError, SyntaxError, ValueError, SystemError):  # SystemError: a NUL byte, Python 3.12+
         return None
     return "".join(parts), set(magics) - placed
 
@@ -253,6 +257,88 @@ def _slice(lines: list[str], start: tuple[int, int], end: tuple[int, int]) -> st
     if first == last:
         return lines[first - 1][column:end_column]
     return "\n".join([lines[first - 1][column:], *lines[first:last - 1], lines[last - 1][:end_column]])
+
+
+# -- the same tokens without tokenize, for the code most cells hold -----------------------
+
+
+def _string_pattern(quote: str) -> str:
+    q = quote
+    return (rf"{q * 3}[^{q}\\]*(?:(?:\\[\s\S]|{q}(?!{q}{q}))[^{q}\\]*)*{q * 3}"
+            rf"|(?!{q * 3}){q}[^{q}\\\n]*(?:\\.[^{q}\\\n]*)*{q}")
+
+
+# String prefixes whose literal is one token to tokenize (from Python 3.12 an f-string is many).
+_STRING_PREFIXES = frozenset({"", "b", "r", "u", "br", "rb"} | ({"f", "fr", "rf"} if sys.version_info < (3, 12) else set()))
+_OPENING = {")": "(", "]": "[", "}": "{"}
+# One token with the blanks before it. What tokenize may read otherwise ("<>" is one operator
+# from Python 3.12, ".5" a number, "1if" two tokens, a backslash a continued line, a name
+# beyond ASCII) falls to the catch-all "x", and the cell to tokenize.
+_FAST_TOKEN = re.compile(
+    r"[ \t]*(?:(?P<n>\n(?:[ \t]*(?:#[^\n]*)?\n)*)|(?P<c>#[^\n]*)"
+    rf"|(?P<s>(?P<p>[A-Za-z]{{0,2}})(?:{_string_pattern(chr(39))}|{_string_pattern(chr(34))}))"
+    r"|(?P<w>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<d>(?:0|[1-9](?:_?[0-9])*)(?:\.(?:[0-9](?:_?[0-9])*)?)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?[jJ]?)(?![\w.])"
+    r"|(?P<o>(?!<>|\.[0-9])(?:"
+    + "|".join(map(re.escape, sorted(set(tokenize.EXACT_TOKEN_TYPES) - _NOT_OPERATORS, key=len, reverse=True)))
+    + r"))|(?P<x>.))"
+)
+# A line that may be a magic or a shell line; a surrogate, which Python 3.12+ does not tokenize.
+_FAST_UNSURE = re.compile(r"^\s*[%!]|[\x00\ud800-\udfff]", re.MULTILINE)
+
+
+def _fast_code(source: str) -> str | None:
+    """What :func:`_canonical_code` gives, without :mod:`tokenize`, for plain Python (no IPython
+    syntax, no tabs in indentation, ASCII names); None for any other source."""
+    if "\r" in source:
+        source = source.replace("\r\n", "\n").replace("\r", "\n")
+    if _FAST_UNSURE.search(source):
+        return None
+    code = source + "\n"
+    parts: list[str] = []
+    indents, brackets = [0], []
+    line_start, end = True, 0  # at the first token of a logical line; where the last match ended
+    for match in _FAST_TOKEN.finditer(code):
+        kind = match.lastgroup
+        if match.start() != end or kind == "x":
+            return None
+        end = match.end()
+        if kind == "n":
+            if not (brackets or line_start):
+                parts.append(";")
+                line_start = True
+            continue
+        if kind == "c":
+            continue
+        start = match.start(kind)
+        if line_start:  # its indentation opens or closes blocks
+            line_start = False
+            width = start - match.start()
+            if "\t" in code[match.start():start] or len(indents) > 90:
+                return None
+            if width > indents[-1]:
+                indents.append(width)
+                parts.append(">")
+            while width < indents[-1]:
+                indents.pop()
+                parts.append("<")
+            if width != indents[-1]:
+                return None
+        text = code[start:end]
+        if kind == "o":
+            if text in _OPENING.values():
+                brackets.append(text)
+                if len(brackets) > 150:
+                    return None
+            elif text in _OPENING and (not brackets or brackets.pop() != _OPENING[text]):
+                return None
+        elif kind == "s" and match.group("p").lower() not in _STRING_PREFIXES:
+            return None
+        parts.append(f"t{len(text)}:{text}")
+    if brackets or end != len(code):
+        return None
+    parts.append("<" * (len(indents) - 1))
+    return "".join(parts)
 
 
 def derive_seed(base_seed: int, *parts: object) -> int:
