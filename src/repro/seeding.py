@@ -262,29 +262,33 @@ def _slice(lines: list[str], start: tuple[int, int], end: tuple[int, int]) -> st
 # -- the same tokens without tokenize, for the code most cells hold -----------------------
 
 
-def _string_pattern(quote: str) -> str:
-    q = quote
+def _string_pattern(q: str) -> str:
+    """A string literal in quotes *q*, as tokenize reads it (a triple-quoted one may span lines)."""
     return (rf"{q * 3}[^{q}\\]*(?:(?:\\[\s\S]|{q}(?!{q}{q}))[^{q}\\]*)*{q * 3}"
             rf"|(?!{q * 3}){q}[^{q}\\\n]*(?:\\.[^{q}\\\n]*)*{q}")
 
 
 # String prefixes whose literal is one token to tokenize (from Python 3.12 an f-string is many).
 _STRING_PREFIXES = frozenset({"", "b", "r", "u", "br", "rb"} | ({"f", "fr", "rf"} if sys.version_info < (3, 12) else set()))
-_OPENING = {")": "(", "]": "[", "}": "{"}
-# One token with the blanks before it. What tokenize may read otherwise ("<>" is one operator
-# from Python 3.12, ".5" a number, "1if" two tokens, a backslash a continued line, a name
-# beyond ASCII) falls to the catch-all "x", and the cell to tokenize.
+_OPENING = frozenset("([{")
+_CLOSING = {")": "(", "]": "[", "}": "{"}
+# Python's operators (tokenize.EXACT_TOKEN_TYPES but "!"), longest first. Not "<>": from
+# Python 3.12 tokenize reads it as one operator.
+_OPERATOR = r"(?!<>)(?:\*\*=?|//=?|>>=?|<<=?|\.\.\.|->|[-+*/%&|^@<>=!:]=|[-+*/%&|^@<>=:,;~()\[\]{}]|\.(?![0-9]))"
+# One token and the blanks before it: (blanks, name, operator, line end with the blank and comment
+# lines after it, number, string, its prefix, anything else); a comment matches no group. What
+# tokenize may read otherwise (".5" is a number, "1if" two tokens, a backslash continues a
+# line, a name may go beyond ASCII) falls to "anything else", and the cell to tokenize.
 _FAST_TOKEN = re.compile(
-    r"[ \t]*(?:(?P<n>\n(?:[ \t]*(?:#[^\n]*)?\n)*)|(?P<c>#[^\n]*)"
-    rf"|(?P<s>(?P<p>[A-Za-z]{{0,2}})(?:{_string_pattern(chr(39))}|{_string_pattern(chr(34))}))"
-    r"|(?P<w>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<d>(?:0|[1-9](?:_?[0-9])*)(?:\.(?:[0-9](?:_?[0-9])*)?)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?[jJ]?)(?![\w.])"
-    r"|(?P<o>(?!<>|\.[0-9])(?:"
-    + "|".join(map(re.escape, sorted(set(tokenize.EXACT_TOKEN_TYPES) - _NOT_OPERATORS, key=len, reverse=True)))
-    + r"))|(?P<x>.))"
+    r"([ \t]*)(?:([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_'\"])"
+    rf"|({_OPERATOR})"
+    r"|(\n(?:[ \t]*(?:#[^\n]*)?\n)*)"
+    r"|((?:0|[1-9](?:_?[0-9])*)(?:\.(?:[0-9](?:_?[0-9])*)?)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?[jJ]?)(?![\w.])"
+    rf"|(([A-Za-z]{{0,2}})(?:{_string_pattern(chr(39))}|{_string_pattern(chr(34))}))"
+    r"|#[^\n]*|(.))"
 )
-# A line that may be a magic or a shell line; a surrogate, which Python 3.12+ does not tokenize.
-_FAST_UNSURE = re.compile(r"^\s*[%!]|[\x00\ud800-\udfff]", re.MULTILINE)
+_MAGIC_LINE = re.compile(r"^\s*[%!]", re.MULTILINE)
+_SURROGATE = re.compile("[\ud800-\udfff]")  # Python 3.12+ does not tokenize one
 
 
 def _fast_code(source: str) -> str | None:
@@ -292,29 +296,26 @@ def _fast_code(source: str) -> str | None:
     syntax, no tabs in indentation, ASCII names); None for any other source."""
     if "\r" in source:
         source = source.replace("\r\n", "\n").replace("\r", "\n")
-    if _FAST_UNSURE.search(source):
+    if "\0" in source or (("%" in source or "!" in source) and _MAGIC_LINE.search(source)) or (
+            not source.isascii() and _SURROGATE.search(source)):
         return None
-    code = source + "\n"
     parts: list[str] = []
     indents, brackets = [0], []
-    line_start, end = True, 0  # at the first token of a logical line; where the last match ended
-    for match in _FAST_TOKEN.finditer(code):
-        kind = match.lastgroup
-        if match.start() != end or kind == "x":
-            return None
-        end = match.end()
-        if kind == "n":
-            if not (brackets or line_start):
+    line_start = True  # before the first token of a logical line
+    # findall skips nothing: at any place one of the alternatives matches.
+    for blanks, name, operator, line_end, number, string, prefix, other in _FAST_TOKEN.findall(source + "\n"):
+        text = name or operator or number or string
+        if not text:
+            if other:
+                return None
+            if line_end and not (brackets or line_start):
                 parts.append(";")
                 line_start = True
-            continue
-        if kind == "c":
-            continue
-        start = match.start(kind)
+            continue  # a comment, or a line end inside brackets or after no code
         if line_start:  # its indentation opens or closes blocks
             line_start = False
-            width = start - match.start()
-            if "\t" in code[match.start():start] or len(indents) > 90:
+            width = len(blanks)
+            if "\t" in blanks or len(indents) > 90:
                 return None
             if width > indents[-1]:
                 indents.append(width)
@@ -324,18 +325,17 @@ def _fast_code(source: str) -> str | None:
                 parts.append("<")
             if width != indents[-1]:
                 return None
-        text = code[start:end]
-        if kind == "o":
-            if text in _OPENING.values():
-                brackets.append(text)
+        if operator:
+            if operator in _OPENING:
+                brackets.append(operator)
                 if len(brackets) > 150:
                     return None
-            elif text in _OPENING and (not brackets or brackets.pop() != _OPENING[text]):
+            elif operator in _CLOSING and (not brackets or brackets.pop() != _CLOSING[operator]):
                 return None
-        elif kind == "s" and match.group("p").lower() not in _STRING_PREFIXES:
+        elif string and prefix.lower() not in _STRING_PREFIXES:
             return None
         parts.append(f"t{len(text)}:{text}")
-    if brackets or end != len(code):
+    if brackets:
         return None
     parts.append("<" * (len(indents) - 1))
     return "".join(parts)

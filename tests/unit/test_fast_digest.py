@@ -81,6 +81,17 @@ def test_what_the_fast_path_is_not_sure_of_goes_to_tokenize(source):
     assert seeding.source_digest(source) == reference_digest(source)
 
 
+_OPERATORS = sorted(set(seeding.tokenize.EXACT_TOKEN_TYPES) | {"<>", "!", "$", "?"})
+
+
+@pytest.mark.parametrize("first", _OPERATORS)
+def test_every_pair_of_operators_is_read_as_tokenize_reads_it(first):
+    for second in _OPERATORS:
+        for source in (f"a {first}{second} b", f"x{first}{second}1", f"({first}{second}.5)"):
+            assert_same_digest(source)
+    assert seeding._fast_code(f"a {first} b") is not None or first in {"<>", "!", "$", "?"} or first in "([{}])"
+
+
 # -- property: random sources, valid or not ------------------------------------------------
 
 # Without the explain phase: its line tracer fails inside Python 3.12's C tokenizer on
