@@ -153,3 +153,9 @@ def test_every_code_cell_of_the_repository_notebooks_gets_the_reference_digest()
     assert len(cells) > 50
     fast = sum(assert_same_digest(source) for source in cells)
     assert fast > len(cells) // 2  # most notebook cells are plain Python
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, seeding.SEED_LIMIT - 1), st.text(max_size=20))
+def test_a_cell_seed_is_the_seed_derived_from_the_session_seed_and_the_digest(base, digest):
+    assert seeding.cell_seed.__wrapped__(base, digest) == seeding.derive_seed(base, "cell", digest)

@@ -76,7 +76,8 @@ class CellRecorder:
                 before=before,
             )
             if self.tracer is not None:
-                frame.taken = self.tracer.before(info.raw_cell or "")
+                # IPython 9.16+ hands over the cell as Python: not transformed a second time.
+                frame.taken = self.tracer.before(info.raw_cell or "", getattr(info, "transformed_cell", None))
         except Exception as exc:  # never a traceback in the user's output
             warn(f"fingerprinting failed before the cell: {exc!r}")
             frame = None
