@@ -5,7 +5,10 @@ runs cells with distinct sources (``x = 0``, ``x = 1``, ...). Every cell of a no
 run is such a first execution: its digest and seed are computed afresh. Blocks without
 repro, with it, and with it and state tracing on (``%repro trace on``, what ``repro-nb``
 runs use) alternate; the medians per cell, the time added and its share of a bare cell's
-time are printed (target: at most 30%, tracing off). A second figure re-runs sources
+time are printed (target: at most 30%, tracing off). IPython keeps a name per cell run
+(``_i1``, ``_i2``...), and the tracer looks over the namespace's names before and after
+each cell: these are dropped between rounds, so that the namespace stays the size of a
+notebook's of a few hundred cells. A second figure re-runs sources
 already run (their digest, seed and generator states cached), against the same re-runs
 without repro. The machine's speed varies from run to run: compare the ratios, measured
 side by side, not the microseconds. Last, ``%load_ext repro`` is timed in fresh
@@ -17,7 +20,9 @@ processes, next to the start of the IPython shell itself (target: under 50 ms).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
+import io
 import itertools
 import statistics
 import subprocess
@@ -55,6 +60,21 @@ def run_cells(shell, sources: list[str]) -> list[float]:
     return samples
 
 
+def control(shell, *lines: str) -> None:
+    """Run magics that switch repro on or off, their messages not shown."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        for line in lines:
+            shell.run_cell(line)
+
+
+def drop_input_names(shell) -> None:
+    """Drop the names IPython keeps for each cell run (``_i1``, ``_i2``...): the namespace stays
+    as large as a notebook's of a few hundred cells, not of the thousands this benchmark runs."""
+    namespace = shell.user_ns
+    for name in [name for name in namespace if name.startswith("_i") and name[2:].isdigit()]:
+        del namespace[name]
+
+
 def measure(shell, cells: int, block: int) -> dict[str, list[float]]:
     """Per-cell times of each kind of block, alternating round by round."""
     numbers = itertools.count()
@@ -63,17 +83,16 @@ def measure(shell, cells: int, block: int) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {"bare": [], "repro": [], "traced": [], "bare again": [], "repro again": []}
     run_cells(shell, fresh())  # warm up
     for _ in range(max(1, cells // block)):
+        drop_input_names(shell)
         times["bare"] += run_cells(shell, fresh())
         times["bare again"] += run_cells(shell, again)
-        shell.run_cell("%load_ext repro")
-        shell.run_cell("%seed 0")
+        control(shell, "%load_ext repro", "%seed 0")
         times["repro"] += run_cells(shell, fresh())
         run_cells(shell, again)  # this load's generator states are kept from here on
         times["repro again"] += run_cells(shell, again)
-        shell.run_cell("%repro trace on")
+        control(shell, "%repro trace on")
         times["traced"] += run_cells(shell, fresh())
-        shell.run_cell("%repro trace off")
-        shell.run_cell("%unload_ext repro")
+        control(shell, "%repro trace off", "%unload_ext repro")
     return times
 
 

@@ -203,3 +203,19 @@ def test_the_tracer_sees_rebound_new_and_named_variables_among_thousands_of_ipyt
             del ns["_i5"]
         digests = tracer.after(taken)
         assert sorted(digests) == (["a", "b", "c"] if count == 2000 else ["a"])
+
+
+def _walked_names(code: str) -> frozenset[str]:
+    import ast
+    return frozenset(node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name))
+
+
+def test_the_names_of_a_cell_are_those_ast_walk_finds():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sources = [path.read_text(encoding="utf-8") for path in sorted((root / "src").rglob("*.py"))]
+    sources += ["global g\nnonlocal_ = 1\ndef f():\n    global h\n    h = g", "match p:\n    case C(a, b=[x, *rest]) | {'k': y, **kw}: z",
+                "lambda q=w: q + e", "f(a=b, *c, **d)[i:j:k]", "x: int = y\ndel t", "class K(B, metaclass=M): u = v"]
+    for source in sources:
+        assert names_in_code(source) == _walked_names(source)
