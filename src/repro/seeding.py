@@ -14,6 +14,7 @@ import functools
 import hashlib
 import os
 import re
+import sys
 import tokenize
 from enum import Enum
 
@@ -81,7 +82,8 @@ def normalize_source(source: str) -> str:
 
 def _digest(*parts: object, size: int) -> bytes:
     text = "\x1f".join(map(str, parts))
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=size).digest()
+    # "surrogatepass": a lone surrogate (JSON can carry one) gets a digest too; UTF-8 otherwise.
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=size).digest()
 
 
 #: Cell magics that run their body once, as a plain cell, and only watch it: their
@@ -123,7 +125,9 @@ def source_digest(source: str) -> str:
 
 @functools.lru_cache(maxsize=DIGEST_CACHE_SIZE)
 def _cached_source_digest(source: str) -> str:
-    canonical = _canonical_code(source)
+    canonical = _fast_code(source)
+    if canonical is None:
+        canonical = _canonical_code(source)
     if canonical is None:
         return _digest(normalize_source(source), size=8).hex()
     return _digest("tokens", canonical, size=8).hex()
@@ -242,7 +246,7 @@ def _tokens(lines: list[str], magics: dict[int, tuple[str, int]]) -> tuple[str, 
             else:
                 parts.append(_part("t", string))
             statement_start = False
-    except (tokenize.TokenError, SyntaxError, ValueError):
+    except (tokenize.TokenError, SyntaxError, ValueError, SystemError):  # SystemError: a NUL byte, Python 3.12+
         return None
     return "".join(parts), set(magics) - placed
 
@@ -253,6 +257,88 @@ def _slice(lines: list[str], start: tuple[int, int], end: tuple[int, int]) -> st
     if first == last:
         return lines[first - 1][column:end_column]
     return "\n".join([lines[first - 1][column:], *lines[first:last - 1], lines[last - 1][:end_column]])
+
+
+# -- the same tokens without tokenize, for the code most cells hold -----------------------
+
+
+def _string_pattern(q: str) -> str:
+    """A string literal in quotes *q*, as tokenize reads it (a triple-quoted one may span lines)."""
+    return (rf"{q * 3}[^{q}\\]*(?:(?:\\[\s\S]|{q}(?!{q}{q}))[^{q}\\]*)*{q * 3}"
+            rf"|(?!{q * 3}){q}[^{q}\\\n]*(?:\\.[^{q}\\\n]*)*{q}")
+
+
+# String prefixes whose literal is one token to tokenize (from Python 3.12 an f-string is many).
+_STRING_PREFIXES = frozenset({"", "b", "r", "u", "br", "rb"} | ({"f", "fr", "rf"} if sys.version_info < (3, 12) else set()))
+_OPENING = frozenset("([{")
+_CLOSING = {")": "(", "]": "[", "}": "{"}
+# Python's operators (tokenize.EXACT_TOKEN_TYPES but "!"), longest first. Not "<>": from
+# Python 3.12 tokenize reads it as one operator.
+_OPERATOR = r"(?!<>)(?:\*\*=?|//=?|>>=?|<<=?|\.\.\.|->|[-+*/%&|^@<>=!:]=|[-+*/%&|^@<>=:,;~()\[\]{}]|\.(?![0-9]))"
+# One token and the blanks before it: (blanks, name, operator, line end with the blank and comment
+# lines after it, number, string, its prefix, anything else); a comment matches no group. What
+# tokenize may read otherwise (".5" is a number, "1if" two tokens, a backslash continues a
+# line, a name may go beyond ASCII) falls to "anything else", and the cell to tokenize.
+_FAST_TOKEN = re.compile(
+    r"([ \t]*)(?:([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_'\"])"
+    rf"|({_OPERATOR})"
+    r"|(\n(?:[ \t]*(?:#[^\n]*)?\n)*)"
+    r"|((?:0|[1-9](?:_?[0-9])*)(?:\.(?:[0-9](?:_?[0-9])*)?)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?[jJ]?)(?![\w.])"
+    rf"|(([A-Za-z]{{0,2}})(?:{_string_pattern(chr(39))}|{_string_pattern(chr(34))}))"
+    r"|#[^\n]*|(.))"
+)
+_MAGIC_LINE = re.compile(r"^\s*[%!]", re.MULTILINE)
+_SURROGATE = re.compile("[\ud800-\udfff]")  # Python 3.12+ does not tokenize one
+
+
+def _fast_code(source: str) -> str | None:
+    """What :func:`_canonical_code` gives, without :mod:`tokenize`, for plain Python (no IPython
+    syntax, no tabs in indentation, ASCII names); None for any other source."""
+    if "\r" in source:
+        source = source.replace("\r\n", "\n").replace("\r", "\n")
+    if "\0" in source or (("%" in source or "!" in source) and _MAGIC_LINE.search(source)) or (
+            not source.isascii() and _SURROGATE.search(source)):
+        return None
+    parts: list[str] = []
+    indents, brackets = [0], []
+    line_start = True  # before the first token of a logical line
+    # findall skips nothing: at any place one of the alternatives matches.
+    for blanks, name, operator, line_end, number, string, prefix, other in _FAST_TOKEN.findall(source + "\n"):
+        text = name or operator or number or string
+        if not text:
+            if other:
+                return None
+            if line_end and not (brackets or line_start):
+                parts.append(";")
+                line_start = True
+            continue  # a comment, or a line end inside brackets or after no code
+        if line_start:  # its indentation opens or closes blocks
+            line_start = False
+            width = len(blanks)
+            if "\t" in blanks or len(indents) > 90:
+                return None
+            if width > indents[-1]:
+                indents.append(width)
+                parts.append(">")
+            while width < indents[-1]:
+                indents.pop()
+                parts.append("<")
+            if width != indents[-1]:
+                return None
+        if operator:
+            if operator in _OPENING:
+                brackets.append(operator)
+                if len(brackets) > 150:
+                    return None
+            elif operator in _CLOSING and (not brackets or brackets.pop() != _CLOSING[operator]):
+                return None
+        elif string and prefix.lower() not in _STRING_PREFIXES:
+            return None
+        parts.append(f"t{len(text)}:{text}")
+    if brackets:
+        return None
+    parts.append("<" * (len(indents) - 1))
+    return "".join(parts)
 
 
 def derive_seed(base_seed: int, *parts: object) -> int:
@@ -268,7 +354,9 @@ def derive_cell_seed(base_seed: int, source: str) -> int:
 @functools.lru_cache(maxsize=DIGEST_CACHE_SIZE)
 def cell_seed(base_seed: int, digest: str) -> int:
     """The seed of a cell with this :func:`source_digest` under session seed *base_seed* (cached)."""
-    return derive_seed(base_seed, "cell", digest)
+    # derive_seed(base_seed, "cell", digest), without its generic joining: once per new cell.
+    text = f"{base_seed}\x1fcell\x1f{digest}".encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(text, digest_size=4).digest(), "big")
 
 
 def derive_bits(seed: int, counter: int | str, bits: int) -> int:

@@ -6,10 +6,12 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from repro.kernel.state import (
     DIGEST_CHARS, TOO_BIG, UNREADABLE, Limits, StateTracer, device_checksum, digest_names, digest_value,
-    is_traced_name, names_in_code, snapshot, touched_names,
+    UserNames, is_traced_name, names_in_code, snapshot, touched_names,
 )
 
 
@@ -169,3 +171,51 @@ def test_the_tracer_warns_once_per_unreadable_value():
     for _ in range(2):
         assert tracer.after(tracer.before("m")) == {"m": UNREADABLE}
     assert len(warnings) == 1 and "'m'" in warnings[0] and "unreadable" in warnings[0]
+
+
+_OPS = st.lists(st.tuples(st.sampled_from(["set", "del", "rebind"]), st.sampled_from(["a", "b", "c", "_i1", "_i2", "In", "d"])),
+                max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_OPS)
+def test_the_user_names_follow_every_change_of_the_namespace(ops):
+    ns: dict = {"x": 1, "_": 0}
+    names = UserNames(ns)
+    for op, name in ops:
+        if op == "del":
+            ns.pop(name, None)
+        else:
+            ns[name] = object()
+        assert names() == [key for key in ns if is_traced_name(key)]
+        assert snapshot(ns, names()) == snapshot(ns)
+
+
+def test_the_tracer_sees_rebound_new_and_named_variables_among_thousands_of_ipython_names():
+    ns: dict = {"a": [1], "b": 2}
+    tracer = StateTracer(ns, lambda raw: raw)
+    for count in range(3000):
+        taken = tracer.before(f"_i{count} = 0", "a.append(1)")  # IPython names its inputs _i1, _i2...
+        ns[f"_i{count}"] = f"cell {count}"
+        if count == 2000:
+            ns["b"] = 3
+            ns["c"] = 4
+            del ns["_i5"]
+        digests = tracer.after(taken)
+        assert sorted(digests) == (["a", "b", "c"] if count == 2000 else ["a"])
+
+
+def _walked_names(code: str) -> frozenset[str]:
+    import ast
+    return frozenset(node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name))
+
+
+def test_the_names_of_a_cell_are_those_ast_walk_finds():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sources = [path.read_text(encoding="utf-8") for path in sorted((root / "src").rglob("*.py"))]
+    sources += ["global g\nnonlocal_ = 1\ndef f():\n    global h\n    h = g", "match p:\n    case C(a, b=[x, *rest]) | {'k': y, **kw}: z",
+                "lambda q=w: q + e", "f(a=b, *c, **d)[i:j:k]", "x: int = y\ndel t", "class K(B, metaclass=M): u = v"]
+    for source in sources:
+        assert names_in_code(source) == _walked_names(source)

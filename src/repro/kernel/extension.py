@@ -164,13 +164,18 @@ class Repro(Configurable):
     def _read_state(self, backend: Backend) -> bytes | None:
         """One backend's state as bytes (a buffer is copied); None, with one warning and the
         backend ignored from then on, if it has none."""
-        with guard(lambda exc: self._fail(backend, "read its state", exc)):
+        # What guard() does, spelled out: this runs for every backend after every cell.
+        try:
             state = backend.state()
             if type(state) is bytes:
                 return state
             if isinstance(state, (bytes, bytearray, memoryview)):
                 return bytes(state)  # a released memoryview raises here
             raise TypeError(f"state() returned {type(state).__name__}, not bytes")
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            self._fail(backend, "read its state", exc)
         return None
 
     def change(self, backend: Backend, action: str, func, arg) -> Restore | None:
@@ -302,11 +307,12 @@ class Repro(Configurable):
             if backend.module in modules and backend.name not in failed:
                 state = None
                 if seed is not None:
-                    seeding = guard()
-                    with seeding:
+                    try:  # guard(), spelled out for the hot path
                         state = backend.seed(seed)
-                    if seeding.error is not None:
-                        self._fail(backend, "seed", seeding.error)
+                    except KeyboardInterrupt:
+                        raise
+                    except BaseException as exc:
+                        self._fail(backend, "seed", exc)
                         continue
                 if type(state) is not bytes:
                     state = self._read_state(backend)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import sys
 from collections import deque
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Callable
 
 from repro.kernel import warn
@@ -86,7 +85,8 @@ class CellRecorder:
                 processes=processes_made(),
             )
             if self.tracer is not None:
-                frame.taken = self.tracer.before(info.raw_cell or "")
+                # IPython 9.16+ hands over the cell as Python: not transformed a second time.
+                frame.taken = self.tracer.before(info.raw_cell or "", getattr(info, "transformed_cell", None))
         except Exception as exc:  # never a traceback in the user's output
             warn(f"fingerprinting failed before the cell: {exc!r}")
             frame = None
@@ -208,8 +208,20 @@ def without_entropy(before: dict[str, str | None], after: dict[str, str | None],
 
 
 # Cells start from the states seeding gives: backends that know them hand back the
-# same bytes object for the same seed, so a cell run again finds its digests here.
-_start_digest = lru_cache(maxsize=2 * SEEDED_STATES_KEPT)(digest_state)
+# same bytes object for the same seed, so a cell run again finds its digest here, by
+# identity (hashing a new 5 kB state as a key would cost as much as its digest).
+_start_digests: dict[int, tuple[bytes, str]] = {}
+
+
+def _start_digest(state: bytes) -> str:
+    known = _start_digests.get(id(state))
+    if known is not None and known[0] is state:
+        return known[1]
+    digest = digest_state(state)
+    if len(_start_digests) >= 2 * SEEDED_STATES_KEPT:
+        _start_digests.clear()
+    _start_digests[id(state)] = (state, digest)  # keeps the object, so its id stays its own
+    return digest
 
 
 def digest_states(
