@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from repro.kernel import state as state_module
+from repro.kernel import tracer as state_module
 
 
 def _last_record(shell):

@@ -9,10 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repro.kernel.state import (
-    DIGEST_CHARS, TOO_BIG, UNREADABLE, Limits, StateTracer, device_checksum, digest_names, digest_value,
-    UserNames, is_traced_name, names_in_code, snapshot, touched_names,
-)
+from repro.kernel.state import DIGEST_CHARS, TOO_BIG, UNREADABLE, Limits, device_checksum, digest_value, is_traced_name
+from repro.kernel.tracer import StateTracer, UserNames, digest_names, names_in_code, snapshot, touched_names
 
 
 def is_hex(digest) -> bool:

@@ -24,6 +24,10 @@ _active: dict[int, Repro] = {}
 _unloaded: dict[int, tuple[object, Settings]] = {}
 _reloading: dict[int, tuple[object, Settings]] = {}
 
+HASH_SEED_ADVICE = ("note: PYTHONHASHSEED is not fixed in this kernel, so sets of strings iterate in another order in "
+                    "each new kernel (repro-nb verify fixes it). For a kernel that fixes it, with repro loaded: "
+                    "repro-nb kernel install --user, then choose the kernel 'Python {}.{} (repro)'.")
+
 
 class Repro(Configurable):
     """Reproducible random numbers for an IPython shell.
@@ -130,7 +134,7 @@ class Repro(Configurable):
         if not on:
             self.recorder.tracer = None
             return
-        from repro.kernel.state import Limits, StateTracer
+        from repro.kernel.tracer import Limits, StateTracer
 
         limits = Limits() if max_bytes is None else Limits(max_bytes=max_bytes)
         self.recorder.tracer = StateTracer(self.shell.user_ns, self.shell.transform_cell, limits, warn)
@@ -204,13 +208,10 @@ class Repro(Configurable):
     def states(self) -> dict[str, bytes]:
         """The generator state of every loaded backend (runs after every cell: kept lean)."""
         states = {}
-        modules = sys.modules
-        failed = self._failed
-        for backend in self.backends:
-            if backend.module in modules and backend.name not in failed:
-                state = self._read_state(backend)
-                if state is not None:
-                    states[backend.name] = state
+        for backend in self.loaded_backends():
+            state = self._read_state(backend)
+            if state is not None:
+                states[backend.name] = state
         return states
 
     def _on_import(self, module_name: str) -> None:
@@ -325,12 +326,7 @@ class Repro(Configurable):
         if self._warned_hash_seed or not self.warn_hash_seed or hash_seed_fixed():
             return None
         self._warned_hash_seed = True
-        return (
-            "note: PYTHONHASHSEED is not fixed in this kernel, so sets of strings iterate in another order in "
-            "each new kernel (repro-nb verify fixes it). For a kernel that fixes it, with repro loaded: "
-            f"repro-nb kernel install --user, then choose the kernel 'Python {sys.version_info[0]}."
-            f"{sys.version_info[1]} (repro)'."
-        )
+        return HASH_SEED_ADVICE.format(*sys.version_info[:2])
 
     def jax_key(self):
         """A JAX PRNG key derived from the seed in force and a per-cell counter."""

@@ -58,7 +58,7 @@ class CellRecorder:
         # %seed ran in the cell that loaded repro, which had no pre_run_cell.
         self._loading_frame: _Frame | None = None
         self.records: deque[dict] = deque(maxlen=MAX_RECORDS)  # payload dicts
-        self.tracer = None  # a repro.kernel.state.StateTracer while tracing is on
+        self.tracer = None  # a repro.kernel.tracer.StateTracer while tracing is on
         self.unseeded = UnseededGenerators()
 
     @property
