@@ -98,6 +98,7 @@ class ExecuteOptions:
     trace_state: bool = True  # per-cell digests of the variables each cell changed
     trace_max_bytes: int | None = None  # size limit per value digested (default: the kernel side's)
     max_output_bytes: int = DEFAULT_MAX_OUTPUT  # output kept per cell; past it the notebook fails; 0: no limit
+    sequential: bool = False  # send each execute request once the cell before has finished (repro.notebook.pipeline)
 
 
 @dataclass(frozen=True)
