@@ -56,6 +56,9 @@ import os
 shell = get_ipython()
 parent = shell.kernel.get_parent
 failed = []
+started = os.open({started!r}, os.O_WRONLY | os.O_CREAT, 0o600)
+write = os.pwrite
+from time import sleep
 
 def after(result):
     content = (parent("shell") or {{}}).get("content") or {{}}
@@ -64,8 +67,11 @@ def after(result):
         failed.append(True)
 
 def guard(lines):
-    if failed or os.path.exists({flag!r}):
+    if failed or os.path.exists({stop!r}):
         raise RuntimeError("not run: the run stopped before this cell")
+    msg_id = ((parent("shell") or {{}}).get("header") or {{}}).get("msg_id") or ""
+    write(started, msg_id.encode()[:{width}].ljust({width}), 0)
+    sleep(0)  # the kernel's threads that send the last cell's reply and outputs get their turn
     return lines
 
 guard.has_side_effects = True
@@ -74,10 +80,15 @@ shell.input_transformers_cleanup.insert(0, guard)
 """
 _EXEC = 'exec(compile({body!r}, "<repro guard>", "exec"), {{"get_ipython": get_ipython, "__name__": "__repro_guard__"}})'
 
+#: Bytes of the started file: the msg_id of the request whose cell the kernel started last.
+_WIDTH = 256
 
-def guard_statement(flag: str) -> str:
-    """The statement that installs the guard: no cell runs once one failed, or once *flag* exists."""
-    return _EXEC.format(body=_GUARD_BODY.format(flag=flag))
+
+def guard_statement(stop: str, started: str) -> str:
+    """The statement that installs the guard: no cell runs once one failed, or once the file *stop*
+    exists; each cell's request id is written to the file *started* as the cell starts, so that
+    the client knows which cell a kernel that died was running, whatever messages died with it."""
+    return _EXEC.format(body=_GUARD_BODY.format(stop=stop, started=started, width=_WIDTH))
 
 
 @dataclass
@@ -112,8 +123,11 @@ class Pipeline:
         self._by_index: dict[int, _Sent] = {}
         self.current: _Sent | None = None
         self._checked = time.monotonic()
+        self._dying = False  # the kernel is dead: its last messages are being read
+        self._sockets: dict = {}
         self._folder = tempfile.mkdtemp(prefix="repro-stop-")
         self.flag = os.path.join(self._folder, "stop")
+        self.started = os.path.join(self._folder, "started")
 
     def halt(self) -> None:
         """Have the kernel run no cell not yet started (the guard checks this flag)."""
@@ -130,7 +144,8 @@ class Pipeline:
         kc = self.client.kc
         channels = {"shell": kc.shell_channel, "iopub": kc.iopub_channel}
         # The messages already there are read without the event loop: a burst costs no task a message.
-        sockets = {name: zmq.Socket.shadow(channel.socket.underlying) for name, channel in channels.items()}
+        self._sockets = {name: (channel.session, zmq.Socket.shadow(channel.socket.underlying))
+                         for name, channel in channels.items()}
         readers: dict[str, asyncio.Future] = {}
         try:
             self._fill()
@@ -143,10 +158,7 @@ class Pipeline:
                                              return_when=asyncio.FIRST_COMPLETED)
                 for name in [name for name, task in readers.items() if task in done]:
                     self._dispatch(name, await self._received(readers.pop(name).result))
-                for name, socket in sockets.items():
-                    while (frames := await self._received(lambda: socket.recv_multipart(zmq.NOBLOCK))) is not None:
-                        session = channels[name].session
-                        self._dispatch(name, session.deserialize(session.feed_identities(frames)[1]))
+                await self._drain()
                 await self._settle()
         except BaseException:
             self.client.halt()
@@ -154,6 +166,15 @@ class Pipeline:
         finally:
             for task in readers.values():
                 task.cancel()
+
+    async def _drain(self, wait: float = 0) -> None:
+        """Handle the messages waiting on the sockets (and those that come within *wait* seconds)."""
+        for name, (session, socket) in self._sockets.items():
+            while socket.poll(wait * 1000) if wait else True:
+                frames = await self._received(lambda: socket.recv_multipart(zmq.NOBLOCK))
+                if frames is None:
+                    break
+                self._dispatch(name, session.deserialize(session.feed_identities(frames)[1]))
 
     async def _received(self, receive):
         """What *receive* returns (None: nothing waiting); when the channels closed under it
@@ -230,18 +251,21 @@ class Pipeline:
         except CellExecutionComplete:
             entry.idle = True
 
-    async def _settle(self) -> None:
-        """Finish the current cell while it is done, moving on to the next; raise on its failure."""
+    async def _settle(self, alive: bool = True) -> None:
+        """Finish the current cell while it is done, moving on to the next; raise on its failure.
+        *alive*: check that the kernel lives while the current cell is not done."""
         while self.current is not None:
             entry = self.current
             if entry.reply is None or not (entry.idle or self._iopub_late(entry)):
-                self._check_timeout(entry)
-                await self._check_alive()
+                if alive:
+                    self._check_timeout(entry)
+                    await self._check_alive()
                 return
             self._sent.popleft()
             del self._by_id[entry.msg_id], self._by_index[entry.index]
             await self._finish(entry)
-            self._fill()
+            if alive:
+                self._fill()
             await self._advance()
 
     def _iopub_late(self, entry: _Sent) -> bool:
@@ -279,13 +303,35 @@ class Pipeline:
 
     async def _check_alive(self, force: bool = False) -> None:
         client = self.client
-        if client.kc is None or client.interrupted:
+        if client.kc is None or client.interrupted or self._dying:
             raise DeadKernelError("Kernel died")
         now = time.monotonic()
         if force or now - self._checked >= ALIVE_EVERY:
             self._checked = now
             if not await ensure_async(client.kc.is_alive()):
+                # What the kernel sent before it died says which cell it died in (one at a time,
+                # the client would have finished the cells before it first).
+                self._dying = True
+                await self._drain(wait=0.1)
+                await self._settle(alive=False)
+                await self._skip_to_last_started()
                 raise DeadKernelError("Kernel died")
+
+    async def _skip_to_last_started(self) -> None:
+        """After the kernel died: the cells before the one it started last finished there, and
+        their last messages died with it; they are finished with what came."""
+        try:
+            with open(self.started, "rb") as file:
+                last = self._by_id.get(file.read().decode("ascii", "replace").strip())
+        except OSError:
+            return
+        if last is None or self.current is None or last.index < self.current.index:
+            return
+        while self.current is not last:
+            entry = self._sent.popleft()
+            del self._by_id[entry.msg_id], self._by_index[entry.index]
+            entry.cell["execution_count"] = entry.count
+            await self._advance()
 
     def _wait(self) -> float:
         """Seconds to wait for the next message: until the next check is due."""
@@ -341,7 +387,7 @@ class PipelinedClient(NotebookClient):
                                        f"Content is:\n{info['content']}")
                 self.nb.metadata["language_info"] = info["content"]["language_info"]
             pipeline = Pipeline(self)
-            if await self._async_install_guard(pipeline.flag):
+            if await self._async_install_guard(pipeline.flag, pipeline.started):
                 self.pipeline = pipeline
                 await pipeline.run()
             else:
@@ -355,8 +401,8 @@ class PipelinedClient(NotebookClient):
         """nbclient's ``execute``, bound to this class's :meth:`async_execute` (nbclient's is bound to its own)."""
         return run_sync(self.async_execute)(**kwargs)
 
-    async def _async_install_guard(self, flag: str) -> bool:
-        msg_id = self.kc.execute(guard_statement(flag), silent=True, store_history=False)
+    async def _async_install_guard(self, stop: str, started: str) -> bool:
+        msg_id = self.kc.execute(guard_statement(stop, started), silent=True, store_history=False)
         reply = await asyncio.wait_for(self.async_wait_for_reply(msg_id), self.startup_timeout)
         return (reply or {}).get("content", {}).get("status") == "ok"
 
