@@ -202,10 +202,10 @@ def test_ctrl_c_reports_the_cell_and_nothing_queued_after_it_runs(tmp_path, sequ
 
 
 def test_a_kernel_without_the_guard_runs_one_cell_at_a_time(tmp_path, monkeypatch):
-    from repro.notebook import pipeline
+    from repro.notebook import guard, pipeline
 
     # A statement the kernel cannot run, as a Python kernel that is not IPython would fail it.
-    monkeypatch.setattr(pipeline, "guard_statement", lambda stop, started: "raise ImportError('no IPython')")
+    monkeypatch.setattr(guard, "guard_statement", lambda stop, started: "raise ImportError('no IPython')")
     sent = []
     real = pipeline.Pipeline.run
 

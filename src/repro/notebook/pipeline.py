@@ -16,10 +16,12 @@ order, through nbclient's own handlers (``process_message``, ``output``,
   the moment its request was sent;
 - a request is sent with ``stop_on_error`` unless its cell may raise, so the kernel aborts
   the requests queued behind an error. The kernel aborts only those it has already
-  received when the error happens; the *guard* (:func:`guard_statement`), installed in the
+  received when the error happens; the guard (:mod:`repro.notebook.guard`), installed in the
   kernel before the first cell, makes every later request fail before running its code:
-  once a cell failed with ``stop_on_error``, and once the client created the run's stop
-  file (a timeout, the output limit, Ctrl-C, anything that stops the run: :meth:`Pipeline.halt`);
+  once a cell failed with ``stop_on_error``, and once the client stopped the run (a timeout,
+  the output limit, Ctrl-C: :meth:`PipelinedClient.halt`);
+- a kernel that dies is reported at the cell it was running, which the guard notes as each
+  cell starts (the last messages of the cell before it may die with the kernel);
 - a kernel without the guard (not IPython) runs one cell at a time.
 """
 
@@ -27,9 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,55 +40,13 @@ from nbclient.client import timestamp
 from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_hook
 
+from repro.notebook.guard import Guard
+
 #: Execute requests waiting in the kernel's queue behind the cell that runs, at most.
 WINDOW = 16
 
 #: Seconds between two checks that the kernel lives (nbclient checks every second too).
 ALIVE_EVERY = 1.0
-
-# Run in a namespace of its own and sent silently, as the preload is: no name in the
-# user's namespace, no history, no execution count. A cell's failure counts where
-# ipykernel's own abort counts it: a top-level run that failed, its request not silent
-# and sent with stop_on_error.
-_GUARD_BODY = """\
-import os
-shell = get_ipython()
-parent = shell.kernel.get_parent
-failed = []
-started = os.open({started!r}, os.O_WRONLY | os.O_CREAT, 0o600)
-write = os.pwrite
-from time import sleep
-
-def after(result):
-    content = (parent("shell") or {{}}).get("content") or {{}}
-    if (not result.success and result.info.raw_cell == content.get("code")
-            and content.get("stop_on_error", True) and not content.get("silent", False)):
-        failed.append(True)
-
-def guard(lines):
-    if failed or os.path.exists({stop!r}):
-        raise RuntimeError("not run: the run stopped before this cell")
-    msg_id = ((parent("shell") or {{}}).get("header") or {{}}).get("msg_id") or ""
-    write(started, msg_id.encode()[:{width}].ljust({width}), 0)
-    sleep(0)  # the kernel's threads that send the last cell's reply and outputs get their turn
-    return lines
-
-guard.has_side_effects = True
-shell.events.register("post_run_cell", after)
-shell.input_transformers_cleanup.insert(0, guard)
-"""
-_EXEC = 'exec(compile({body!r}, "<repro guard>", "exec"), {{"get_ipython": get_ipython, "__name__": "__repro_guard__"}})'
-
-#: Bytes of the started file: the msg_id of the request whose cell the kernel started last.
-_WIDTH = 256
-
-
-def guard_statement(stop: str, started: str) -> str:
-    """The statement that installs the guard: no cell runs once one failed, or once the file *stop*
-    exists; each cell's request id is written to the file *started* as the cell starts, so that
-    the client knows which cell a kernel that died was running, whatever messages died with it."""
-    return _EXEC.format(body=_GUARD_BODY.format(stop=stop, started=started, width=_WIDTH))
-
 
 @dataclass
 class _Sent:
@@ -125,19 +82,7 @@ class Pipeline:
         self._checked = time.monotonic()
         self._dying = False  # the kernel is dead: its last messages are being read
         self._sockets: dict = {}
-        self._folder = tempfile.mkdtemp(prefix="repro-stop-")
-        self.flag = os.path.join(self._folder, "stop")
-        self.started = os.path.join(self._folder, "started")
-
-    def halt(self) -> None:
-        """Have the kernel run no cell not yet started (the guard checks this flag)."""
-        try:
-            open(self.flag, "x").close()
-        except OSError:  # made already, or the folder is gone with the run
-            pass
-
-    def close(self) -> None:
-        shutil.rmtree(self._folder, ignore_errors=True)
+        self.guard = Guard()
 
     async def run(self) -> None:
         """Run every cell, or raise what nbclient raises one cell at a time (after :meth:`halt`)."""
@@ -320,11 +265,7 @@ class Pipeline:
     async def _skip_to_last_started(self) -> None:
         """After the kernel died: the cells before the one it started last finished there, and
         their last messages died with it; they are finished with what came."""
-        try:
-            with open(self.started, "rb") as file:
-                last = self._by_id.get(file.read().decode("ascii", "replace").strip())
-        except OSError:
-            return
+        last = self._by_id.get(self.guard.last_started() or "")
         if last is None or self.current is None or last.index < self.current.index:
             return
         while self.current is not last:
@@ -365,12 +306,12 @@ class PipelinedClient(NotebookClient):
     def halt(self) -> None:
         """Have the kernel start no cell that it has not started yet."""
         if self.pipeline is not None:
-            self.pipeline.halt()
+            self.pipeline.guard.halt()
 
     def release(self) -> None:
         """Remove the stop flag's folder, once the kernel is gone."""
         if self.pipeline is not None:
-            self.pipeline.close()
+            self.pipeline.guard.close()
 
     async def async_execute(self, reset_kc: bool = False, **kwargs: Any):
         """nbclient's, with the cells run through a :class:`Pipeline` when the kernel takes the guard."""
@@ -387,11 +328,11 @@ class PipelinedClient(NotebookClient):
                                        f"Content is:\n{info['content']}")
                 self.nb.metadata["language_info"] = info["content"]["language_info"]
             pipeline = Pipeline(self)
-            if await self._async_install_guard(pipeline.flag, pipeline.started):
+            if await self._async_install_guard(pipeline.guard):
                 self.pipeline = pipeline
                 await pipeline.run()
             else:
-                pipeline.close()
+                pipeline.guard.close()
                 for index, cell in enumerate(self.nb.cells):
                     await self.async_execute_cell(cell, index, execution_count=self.code_cells_executed + 1)
             self.set_widgets_metadata()
@@ -401,8 +342,8 @@ class PipelinedClient(NotebookClient):
         """nbclient's ``execute``, bound to this class's :meth:`async_execute` (nbclient's is bound to its own)."""
         return run_sync(self.async_execute)(**kwargs)
 
-    async def _async_install_guard(self, stop: str, started: str) -> bool:
-        msg_id = self.kc.execute(guard_statement(stop, started), silent=True, store_history=False)
+    async def _async_install_guard(self, guard: Guard) -> bool:
+        msg_id = self.kc.execute(guard.statement(), silent=True, store_history=False)
         reply = await asyncio.wait_for(self.async_wait_for_reply(msg_id), self.startup_timeout)
         return (reply or {}).get("content", {}).get("status") == "ok"
 
