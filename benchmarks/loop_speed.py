@@ -18,6 +18,7 @@ with --sequential.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -26,7 +27,10 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from parallel_speed import BIN, timed  # noqa: E402
+from parallel_speed import timed  # noqa: E402
+
+#: Where repro-nb, jupyter and python are: this Python's, unless REPRO_BENCH_BIN says.
+BIN = Path(os.environ.get("REPRO_BENCH_BIN") or Path(sys.executable).parent)
 
 
 def build(path: Path, sources: list[str]) -> None:
