@@ -48,6 +48,10 @@ WINDOW = 16
 #: Seconds between two checks that the kernel lives (nbclient checks every second too).
 ALIVE_EVERY = 1.0
 
+#: Longest wait on the sockets in one go, in seconds: a wake-up the event loop misses (see
+#: :class:`repro.notebook.managers.PolledChannel`) costs no more.
+SLICE = 0.1
+
 @dataclass
 class _Sent:
     """A cell whose execute request was sent."""
@@ -88,29 +92,30 @@ class Pipeline:
         """Run every cell, or raise what nbclient raises one cell at a time (after :meth:`halt`)."""
         kc = self.client.kc
         channels = {"shell": kc.shell_channel, "iopub": kc.iopub_channel}
-        # The messages already there are read without the event loop: a burst costs no task a message.
+        # The event loop only says when a socket has messages; they are read here, in their order,
+        # without a task or a future each.
         self._sockets = {name: (channel.session, zmq.Socket.shadow(channel.socket.underlying))
                          for name, channel in channels.items()}
-        readers: dict[str, asyncio.Future] = {}
+        polls: dict[str, asyncio.Future] = {}
         try:
             self._fill()
             await self._advance()
             while self.current is not None:
                 for name, channel in channels.items():
-                    if name not in readers:
-                        readers[name] = asyncio.ensure_future(channel.get_msg())
-                done, _ = await asyncio.wait(readers.values(), timeout=self._wait(),
-                                             return_when=asyncio.FIRST_COMPLETED)
-                for name in [name for name, task in readers.items() if task in done]:
-                    self._dispatch(name, await self._received(readers.pop(name).result))
+                    if name not in polls:
+                        polls[name] = asyncio.ensure_future(channel.socket.poll(int(SLICE * 1000), zmq.POLLIN))
+                await asyncio.wait(polls.values(), timeout=min(self._wait(), SLICE),
+                                   return_when=asyncio.FIRST_COMPLETED)
+                for name in [name for name, poll in polls.items() if poll.done()]:
+                    _retrieve(polls.pop(name))  # a closed socket says so when read
                 await self._drain()
                 await self._settle()
         except BaseException:
             self.client.halt()
             raise
         finally:
-            for task in readers.values():
-                task.cancel()
+            for poll in polls.values():
+                poll.cancel()
 
     async def _drain(self, wait: float = 0) -> None:
         """Handle the messages waiting on the sockets (and those that come within *wait* seconds)."""
@@ -346,6 +351,11 @@ class PipelinedClient(NotebookClient):
         msg_id = self.kc.execute(guard.statement(), silent=True, store_history=False)
         reply = await asyncio.wait_for(self.async_wait_for_reply(msg_id), self.startup_timeout)
         return (reply or {}).get("content", {}).get("status") == "ok"
+
+
+def _retrieve(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _is_idle(msg: dict) -> bool:
