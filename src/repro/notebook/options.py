@@ -231,7 +231,8 @@ def resolve_options(start: Path | None = None, *, masks_from: str = "--mask", **
     fields do not count. *isolate*: run each notebook in a scratch copy of its folder
     (verify). *trace_state*: per-cell digests of the variables (*trace_max_bytes*: their size
     limit per value). *timeout*: seconds per cell, 0 for no limit (default
-    :data:`DEFAULT_TIMEOUT`). *allow_unverified*: a notebook with nothing to compare passes.
+    :data:`DEFAULT_TIMEOUT`). *sequential*: each execute request sent once the cell before
+    it finished. *allow_unverified*: a notebook with nothing to compare passes.
     """
     unknown = sorted(set(given) - set(keywords(SETTINGS)))
     if unknown:
