@@ -9,6 +9,9 @@ Built on nbclient's hooks and options rather than a fork of its client:
   repro installed runs the notebook all the same, without records;
 - the kernel side's per-cell state digests are switched on (``trace_state``);
 - each cell's id travels in the execute request's metadata, as JupyterLab sends it;
+- the execute requests are sent ahead of their turn, as JupyterLab's Run All sends them, with
+  the same results and failure reports as one at a time (:mod:`repro.notebook.pipeline`);
+  ``ExecuteOptions.sequential`` sends each once the cell before it has finished;
 - the kernel starts with ``PYTHONHASHSEED`` fixed, in the notebook's folder;
 - a Python notebook whose own kernel is not installed here runs on ``python3``,
   with a note on the run; a notebook in another language fails in one line

@@ -205,6 +205,8 @@ class Pipeline:
         """Finish the current cell while it is done, moving on to the next; raise on its failure.
         *alive*: check that the kernel lives while the current cell is not done."""
         while self.current is not None:
+            if alive and (self.client.kc is None or self.client.interrupted):  # Ctrl-C: nothing more
+                raise DeadKernelError("Kernel died")
             entry = self.current
             if entry.reply is None or not (entry.idle or self._iopub_late(entry)):
                 if alive:
