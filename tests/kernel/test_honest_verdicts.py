@@ -134,13 +134,15 @@ def test_timeout_none_removes_the_limit(tmp_path, capsys, monkeypatch):
     assert code == 0 and data["notebooks"][0]["status"] == "reproduced"
 
 
-def test_the_watchdog_ends_a_run_whose_client_stopped(tmp_path, monkeypatch):
-    from repro.notebook import execute
+@pytest.mark.parametrize("sequential", [False, True])
+def test_the_watchdog_ends_a_run_whose_client_stopped(tmp_path, monkeypatch, sequential):
+    from repro.notebook import execute, pipeline
 
     async def stuck(self, *args, **kwargs):  # the client's wait for a reply that never returns
         await asyncio.Event().wait()
 
-    monkeypatch.setattr(execute._Client, "_async_poll_for_reply", stuck)
+    monkeypatch.setattr(execute._Client, "_async_poll_for_reply", stuck)  # one cell at a time
+    monkeypatch.setattr(pipeline.Pipeline, "_settle", stuck)  # pipelined
     monkeypatch.setattr(execute, "WATCHDOG_GRACE", 1.0)
     path = write_notebook(tmp_path / "stuck.ipynb", "x = 1")
     pids = []
@@ -151,7 +153,7 @@ def test_the_watchdog_ends_a_run_whose_client_stopped(tmp_path, monkeypatch):
         return real_watch(self, loop, task)
 
     monkeypatch.setattr(execute.Watchdog, "watch", watch)
-    options = repro.Options(execute=repro.ExecuteOptions(timeout=1.0, startup_timeout=3.0))
+    options = repro.Options(execute=repro.ExecuteOptions(timeout=1.0, startup_timeout=3.0, sequential=sequential))
     result = repro.verify_notebook(path, options)
     assert result.status == "failed" and result.failure.kind == "timeout"
     assert result.failure.cell_index == 1 and result.failure.message.startswith("no progress for 4 s")

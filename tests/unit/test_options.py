@@ -281,7 +281,7 @@ def test_the_faces_are_those_they_always_were():
                                            "mime_subset", "allow_unverified", "progress_bars", "recorded_order", "max_output"}
     assert set(keywords()) == {"rtol", "atol", "image_tolerance", "masks", "sanitize", "kernel", "current_python",
                                "timeout", "seed", "jobs", "mime_subset", "progress_bars", "isolate", "trace_state",
-                               "trace_max_bytes", "allow_unverified", "recorded_order", "max_output"}
+                               "trace_max_bytes", "allow_unverified", "recorded_order", "max_output", "sequential"}
     recorded = PytestParser()
     from repro.pytest_plugin import add_options
 

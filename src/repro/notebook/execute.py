@@ -9,6 +9,9 @@ Built on nbclient's hooks and options rather than a fork of its client:
   repro installed runs the notebook all the same, without records;
 - the kernel side's per-cell state digests are switched on (``trace_state``);
 - each cell's id travels in the execute request's metadata, as JupyterLab sends it;
+- the execute requests are sent ahead of their turn, as JupyterLab's Run All sends them, with
+  the same results and failure reports as one at a time (:mod:`repro.notebook.pipeline`);
+  ``ExecuteOptions.sequential`` sends each once the cell before it has finished;
 - the kernel starts with ``PYTHONHASHSEED`` fixed, in the notebook's folder;
 - a Python notebook whose own kernel is not installed here runs on ``python3``,
   with a note on the run; a notebook in another language fails in one line
@@ -55,6 +58,7 @@ from repro.notebook.managers import interrupt_kernel, kernel_hash_seed, kernel_m
 from repro.notebook.markers import cell_markers, may_raise
 from repro.notebook.options import ExecuteOptions
 from repro.notebook.output_limit import OutputBudget, OutputLimitExceeded
+from repro.notebook.pipeline import PipelinedClient
 from repro.notebook.pool import KernelPool
 from repro.notebook.results import DEFAULT_HASH_SEED, Failure, NotebookRun
 from repro.notebook.watchdog import Watchdog
@@ -74,12 +78,13 @@ WATCHDOG_GRACE = 60.0
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
-class _Client(NotebookClient):
-    """nbclient's client with repro's hooks wired in."""
+class _Client(PipelinedClient):
+    """nbclient's client with repro's hooks wired in, its cells pipelined (:mod:`repro.notebook.pipeline`)."""
 
     def __init__(self, nb, run: NotebookRun, preload: str, progress: CellProgress | None,
-                 watchdog: Watchdog | None = None, max_output_bytes: int = 0, **kw):
+                 watchdog: Watchdog | None = None, max_output_bytes: int = 0, pipelined: bool = True, **kw):
         super().__init__(nb, **kw)
+        self.pipelined = pipelined
         self._run = run
         self.budget = OutputBudget(max_output_bytes)
         self._handlers: dict = {}  # the Python-level signal handlers in place before the run
@@ -98,6 +103,25 @@ class _Client(NotebookClient):
         self.on_cell_execute = self._on_cell_execute
         self.on_cell_executed = self._on_cell_executed
         self.on_notebook_complete = self._on_notebook_complete
+
+    def runnable(self, cell, cell_index: int) -> bool:
+        return cell_index not in self._skip and super().runnable(cell, cell_index)
+
+    def cell_allows_errors(self, cell, cell_index: int) -> bool:
+        return cell_index in self._may_raise or super().cell_allows_errors(cell, cell_index)
+
+    def halt(self) -> None:
+        self.stopped_early = True  # nothing more is asked of this kernel: it may be busy or gone
+        super().halt()
+
+    async def async_execute(self, reset_kc: bool = False, **kwargs):
+        try:
+            return await super().async_execute(reset_kc=reset_kc, **kwargs)
+        except Exception:
+            exceeded = None if self.current_index is None else self.budget.exceeded(self.current_index)
+            if exceeded is not None:  # the interrupt it caused, say
+                raise exceeded from None
+            raise
 
     async def async_execute_cell(self, cell, cell_index: int, execution_count=None, store_history: bool = True):
         if cell_index in self._skip:
@@ -128,6 +152,7 @@ class _Client(NotebookClient):
         marker = self.budget.marker(cell_index)
         if marker is not None:
             outs.append(new_output(**marker))
+            self.halt()
             # Stop the cell: what it would still write is only dropped, and it piles up in the
             # sockets' queues faster than it is read.
             task = asyncio.ensure_future(self.km.interrupt_kernel())
@@ -172,6 +197,9 @@ class _Client(NotebookClient):
                 self.task_poll_for_reply.cancel()
 
     async def _check_raise_for_error(self, cell, cell_index: int, exec_reply) -> None:
+        exceeded = self.budget.exceeded(cell_index)
+        if exceeded is not None:
+            raise exceeded
         if cell_index in self._may_raise and exec_reply is not None:
             await run_hook(self.on_cell_error, cell=cell, cell_index=cell_index, execute_reply=exec_reply)
             return None
@@ -202,6 +230,7 @@ class _Client(NotebookClient):
     def _on_sigint(self) -> None:
         # The kernel is shut down, which surfaces as a dead kernel; note that it was the user's Ctrl-C.
         self.interrupted = True
+        self.halt()
         future = asyncio.ensure_future(self._async_cleanup_kernel())
         future.add_done_callback(_retrieve)  # its outcome is the run's failure, not a log line
         self._async_cleanup_kernel_future = future
@@ -275,7 +304,7 @@ def execute_notebook(
     limit = None if options.timeout is None else options.timeout + max(WATCHDOG_GRACE, options.startup_timeout)
     client = _Client(
         work, run, preload_code(options), progress, Watchdog(limit, manager),
-        max_output_bytes=options.max_output_bytes,
+        max_output_bytes=options.max_output_bytes, pipelined=not options.sequential,
         km=manager,
         # nbclient's timeout is a whole number of seconds; its timeout_func may return any number.
         timeout=-1,
@@ -333,6 +362,7 @@ def _drive(client: NotebookClient, manager, run: NotebookRun, options: ExecuteOp
         if client.watchdog.fired:  # whatever the stalled client raised on the way out
             run.failure = _stalled(client)
         shutdown_kernel(client, manager, env.get(reaper.RUN_VARIABLE))
+        client.release()
         kernel_log.close()
 
 

@@ -98,6 +98,7 @@ class ExecuteOptions:
     trace_state: bool = True  # per-cell digests of the variables each cell changed
     trace_max_bytes: int | None = None  # size limit per value digested (default: the kernel side's)
     max_output_bytes: int = DEFAULT_MAX_OUTPUT  # output kept per cell; past it the notebook fails; 0: no limit
+    sequential: bool = False  # send each execute request once the cell before has finished (repro.notebook.pipeline)
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,8 @@ def resolve_options(start: Path | None = None, *, masks_from: str = "--mask", **
     fields do not count. *isolate*: run each notebook in a scratch copy of its folder
     (verify). *trace_state*: per-cell digests of the variables (*trace_max_bytes*: their size
     limit per value). *timeout*: seconds per cell, 0 for no limit (default
-    :data:`DEFAULT_TIMEOUT`). *allow_unverified*: a notebook with nothing to compare passes.
+    :data:`DEFAULT_TIMEOUT`). *sequential*: each execute request sent once the cell before
+    it finished. *allow_unverified*: a notebook with nothing to compare passes.
     """
     unknown = sorted(set(given) - set(keywords(SETTINGS)))
     if unknown:

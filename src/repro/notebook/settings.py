@@ -272,6 +272,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("trace_state", "do not digest the variables each cell changed (no first state divergence)", None,
             True, commands=_RUN, flag="--no-trace-state", group=_EXECUTION, field="execute.trace_state",
             check=truth),
+    Setting("sequential", "send each cell's execute request only once the cell before it has finished (by default "
+            "requests wait in the kernel's queue, as JupyterLab's Run All sends them)", None, False, commands=_RUN,
+            group=_EXECUTION, field="execute.sequential", check=check_flag),
     Setting("trace_max_bytes", "values larger than this are marked too big instead of digested (default 64 MiB)",
             parse_positive_int, commands=_RUN, metavar="BYTES", group=_EXECUTION,
             field="execute.trace_max_bytes", check=whole_number(0)),
