@@ -48,13 +48,17 @@ def test_load_ext_on_the_reproducible_kernel_is_silent_keeps_the_seed_and_verifi
     expected = np.random.RandomState(derive_cell_seed(5, lazy)).rand()
     assert drawn.outputs[0].text == f"{expected!r}\n"
 
-    # The README's notebook, recorded on the reproducible kernel, reproduces on the default one.
+    # The README's notebook, recorded on the reproducible kernel, reproduces on the default one:
+    # every cell but the one that prints a set of strings, whose order a reader of the default
+    # kernel does not get (it may differ there, as hash order, and then only there).
     path = write_notebook(tmp_path / "readme.ipynb", "%load_ext repro", "%seed 42", *DRAWS)
     assert run_cli(capsys, "record", "--kernel", repro_kernel, str(path))[0] == 0
     recorded = nbformat.read(path, 4)
     assert recorded.cells[1].outputs == [] and recorded.cells[2].outputs == []
     code, data = verify_json(capsys, "--kernel", "python3", str(path))
-    assert code == 0 and data["notebooks"][0]["status"] == "reproduced", data
+    cells = data["notebooks"][0]["cells"]
+    assert all(c["status"] == "same" for c in cells[:-1]), data
+    assert cells[-1]["status"] == "same" or cells[-1]["cause"] == "hash-order", data
 
 
 def test_the_hash_seed_advice_is_plain_text_once_and_never_a_difference(kernels, tmp_path, capsys, monkeypatch):
