@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import Callable
 
 from jupyter_client.kernelspec import NoSuchKernel
-from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbclient.util import run_hook
@@ -53,6 +52,8 @@ from nbformat.v4 import new_output
 
 from repro.notebook import reaper
 from repro.notebook.io import notebook_hash_seed
+from repro.notebook.failures import log_tail as _log_tail, raised as _raised, stalled as _stalled, \
+    timeout_message as _timeout_message
 from repro.notebook.kernels import WAY_OUT
 from repro.notebook.managers import interrupt_kernel, kernel_hash_seed, kernel_manager, shutdown_kernel
 from repro.notebook.markers import cell_markers, may_raise
@@ -364,45 +365,3 @@ def _drive(client: NotebookClient, manager, run: NotebookRun, options: ExecuteOp
         shutdown_kernel(client, manager, env.get(reaper.RUN_VARIABLE))
         client.release()
         kernel_log.close()
-
-
-def _raised(exc: CellExecutionError, client: _Client) -> tuple[str, str]:
-    """What the failing cell raised. A cell whose display failed (a ``_repr_html_`` that raised)
-    has a reply with no exception in it (IPython's ``NoneType: None``): its error output says."""
-    ename, evalue = exc.ename, exc.evalue
-    if ename not in ("NoneType", "<Error>", "", None) or client.current_index is None:
-        return ename, evalue
-    outputs = client.nb.cells[client.current_index].get("outputs") or ()
-    errors = [o for o in outputs if o.get("output_type") == "error" and o.get("ename")]
-    if not errors:
-        return ename, evalue
-    return str(errors[-1]["ename"]), str(errors[-1].get("evalue", ""))
-
-
-def _stalled(client: _Client) -> Failure:
-    return Failure("timeout", f"no progress for {client.watchdog.limit:g} s: the run was stopped and its "
-                   "kernel ended", client.current_index)
-
-
-def _timeout_message(options: ExecuteOptions) -> str:
-    from repro.notebook.options import DEFAULT_TIMEOUT
-
-    message = f"cell timed out after {options.timeout:g} s"
-    if options.timeout == DEFAULT_TIMEOUT:
-        message += " (the default limit: --timeout SECONDS sets another, --timeout none removes it)"
-    return message
-
-
-def _log_tail(log) -> str:
-    """What the kernel said on stderr that best tells why it failed, as a suffix for a message.
-
-    The line naming an error wins over the last line: a Python that cannot start ends
-    with "Python runtime state: preinitialized", after the line that says why.
-    """
-    log.seek(0)
-    text = [line.strip() for line in log.read().decode("utf-8", "replace").splitlines()
-            if line.strip() and "Kernel is running over TCP" not in line]
-    if not text:
-        return ""
-    errors = [line for line in text if "error" in line.lower()]
-    return f" (kernel said: {(errors or text)[-1][:300]})"

@@ -21,7 +21,6 @@ from repro.notebook.hints import attach_hints
 from repro.notebook.markers import cell_markers
 from repro.seeding import source_digest
 from repro.notebook.results import (
-    Cause,
     CellResult,
     CellStatus,
     Failure,
