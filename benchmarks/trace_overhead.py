@@ -17,31 +17,16 @@ see ``benchmarks/trace_cost.py``.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import itertools
 import statistics
-import time
+
+from cell_overhead import control, run_cells  # benchmarks/ is the script's folder
 
 KINDS = {
     "x = N (a number)": "x = {n}",
     "a = numpy.arange(1000) * N": "a = numpy.arange(1000) * {n}",
     "t = torch.ones(1000) * N": "t = torch.ones(1000) * {n}",
 }
-
-
-def run_cells(shell, sources: list[str]) -> list[float]:
-    samples = []
-    for source in sources:
-        start = time.perf_counter()
-        shell.run_cell(source, store_history=True)
-        samples.append(time.perf_counter() - start)
-    return samples
-
-
-def control(shell, line: str) -> None:
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        shell.run_cell(line)
 
 
 def drop_input_names(shell) -> None:
