@@ -143,9 +143,9 @@ class CellRecorder:
             self._loading_frame = _Frame(seed=seed, seed_mode=mode, source_digest="", cell_id=None, before=states,
                                          processes=processes_made())
 
-    def magic_applied(self, name: str, seed: int | None = None, states: dict[str, bytes] | None = None) -> None:
+    def magic_applied(self, name: str, seed: int | None = None) -> None:
         """One of repro's cell magics runs the cell; with *seed*, the body runs under that seed
-        from the generator *states* on (``%%deterministic --seed 3``)."""
+        (``%%deterministic --seed 3``; :meth:`restarted` moves the states the cell starts from)."""
         frame = self.current_frame
         if frame is None:
             return
@@ -153,8 +153,6 @@ class CellRecorder:
             frame.magics.append(name)
         if seed is not None:
             frame.seed = seed
-            if states is not None:
-                frame.before = states
 
     def restarted(self, before: dict[str, bytes], after: dict[str, bytes]) -> None:
         """The running cell seeded its generators again (``%%deterministic``, a ``%%repeat`` run),

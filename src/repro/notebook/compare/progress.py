@@ -177,9 +177,12 @@ def _redrawn(bar: str, frac: float) -> str | None:
     compares by what it shows, the fraction done."""
     for charset in (_UNICODE_BAR, _ASCII_BAR):
         if all(c in charset for c in bar):
-            break
-    else:
-        return None
+            return draw_bar(frac, charset)
+    return None
+
+
+def draw_bar(frac: float, charset: str = _UNICODE_BAR) -> str:
+    """The bar tqdm draws for *frac* at its default width of 10, in *charset* (empty to full)."""
     frac = min(1.0, max(0.0, frac))
     steps = len(charset) - 1
     full, part = divmod(int(frac * _BAR_WIDTH * steps), steps)

@@ -24,12 +24,12 @@ difference. Pure functions of plain data.
 
 from __future__ import annotations
 
+from repro.notebook.compare.progress import draw_bar
+
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 _REFERENCE = "IPY_MODEL_"
 _PROGRESS_MODELS = ("FloatProgressModel", "IntProgressModel")
-_BLOCKS = " " + "".join(map(chr, range(0x258F, 0x2587, -1)))  # tqdm's unicode bar characters
-_BAR_WIDTH = 10  # tqdm's bar width when nothing says otherwise
 
 
 def widget_state(nb) -> dict | None:
@@ -120,9 +120,4 @@ def _bar(description: str, model: dict) -> str:
         value, top = model.get("value"), model.get("max")
         numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (value, top))
         frac = value / top if numbers and top > 0 else 0.0
-    frac = min(1.0, max(0.0, frac))
-    steps = len(_BLOCKS) - 1
-    full, part = divmod(int(frac * _BAR_WIDTH * steps), steps)
-    if full >= _BAR_WIDTH:
-        return _BLOCKS[-1] * _BAR_WIDTH
-    return _BLOCKS[-1] * full + _BLOCKS[part] + _BLOCKS[0] * (_BAR_WIDTH - full - 1)
+    return draw_bar(frac)
