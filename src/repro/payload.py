@@ -32,6 +32,7 @@ Payload schema, version 1 (one JSON object in the reply's ``payload`` list)::
       "unseeded_generators": 2,     # optional, only when not 0: see below
       "magics": ["deterministic"],  # optional, only when one applied: see below
       "processes": 4,               # optional, only when not 0: worker processes the cell started
+      "digests": 2,                 # how the backends' digests are made: see below (absent: 1)
       "state": {                    # optional, only while state tracing is on: see below
         "weights": "3f2a9c0b1d4e5f60", "big": "<too-big>", "conn": "<unreadable>"
       }
@@ -62,6 +63,11 @@ in the cell counts; null while seeding is off, and from kernels older than the k
 ``processes`` counts the processes the cell started through ``multiprocessing`` (torch
 DataLoader workers, process pools, joblib's workers): what they draw is not in the
 digests, which see the kernel's generators only.
+``digests`` says how the backend digests were made. From 2 on, torch's digest is
+of its generator's stream position (seed, position, first words, cached normal
+samples), as NumPy's and ``random``'s always were; records without the key (1)
+digest torch's whole ``get_state()``. Digests of records made in different ways
+are not compared with each other.
 ``state`` maps each user variable the cell assigned, read or rebound (modules,
 functions, classes, private and IPython names left out) to the first 16 hex digits
 of a digest of its value (:mod:`repro.kernel.state`), or to ``"<too-big>"`` (over the
@@ -78,6 +84,8 @@ from typing import Any, Iterable, Mapping
 
 PAYLOAD_SOURCE = "repro"
 SCHEMA_VERSION = 1
+#: How the kernel side makes backend digests (the payload's ``digests``); 1 where the key is absent.
+DIGESTS = 2
 #: Every line the kernel side writes to stderr starts with this.
 NOTICE_PREFIX = "repro: "
 #: The metadata of a display_data by which the kernel side gives advice: ``{"repro": {"notice": true}}``.
@@ -130,6 +138,7 @@ class CellRecord:
     state: Mapping[str, str] | None = None  # variable -> digest or marker; None when not traced
     session_seed: int | None = None  # the N of the %seed N in force; None while seeding is off
     magics: tuple[str, ...] = ()  # repro's cell magics that ran the cell ("deterministic", "repeat")
+    digests: int = 1  # how the backend digests were made (see DIGESTS): others are not comparable
 
     @classmethod
     def from_payload(cls, data: Mapping[str, Any], stored: bool = False) -> CellRecord:
@@ -159,6 +168,7 @@ class CellRecord:
                 state=_state(data.get("state")),
                 session_seed=_seed(data.get("session_seed")),
                 magics=_names(data.get("magics")),
+                digests=_count(data.get("digests")) or 1,
             )
         except (KeyError, AttributeError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed repro payload: {exc}") from None
@@ -239,6 +249,7 @@ def make_payload(
         "session_seed": session_seed,
         "error": error,
         "backends": backends,
+        "digests": DIGESTS,
     }
     if unseeded_generators:
         payload["unseeded_generators"] = unseeded_generators

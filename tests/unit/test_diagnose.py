@@ -301,3 +301,17 @@ def test_an_import_cell_that_draws_nothing_is_not_named_the_first_cell_that_draw
 
     found = first_divergence(records("aaaa1111"), records("bbbb2222"), "runs")
     assert found is not None and found.cell == 3
+
+
+def test_digests_made_another_way_are_not_compared():
+    """Records of an older repro (no "digests" key) hold torch digests of another kind: a
+    stored notebook of that time shows no RNG divergence for them, only unseeded draws."""
+    other = {1: {"numpy": ("n0", "n0")}, 2: {"numpy": ("n0", "m1")}, 3: {"numpy": ("m1", "m1")}}
+    old = records(RECORDED)
+    for payload in old.values():
+        del payload["digests"]
+    assert first_divergence(parse_records(old), parsed(other), "stored") is None
+    unseeded = records({2: {"numpy": (None, None)}})
+    unseeded[2]["backends"]["numpy"]["consumed"] = True
+    found = first_divergence(parse_records(old), parse_records(unseeded), "stored")
+    assert found == Divergence(2, "numpy", "stored", unseeded=True)

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from repro.payload import (
+    DIGESTS,
     PAYLOAD_SOURCE,
     SCHEMA_VERSION,
     BackendState,
@@ -24,6 +25,7 @@ def _record(**changes):
         seed_mode="per-cell",
         error=False,
         backends={"numpy": BackendState("aaaa", "bbbb"), "random": BackendState("cccc", "cccc"), "torch": BackendState(None, "dddd")},
+        digests=DIGESTS,
     )
     fields.update(changes)
     return CellRecord(**fields)
@@ -74,3 +76,10 @@ def test_stored_records_parse_without_their_source_key():
     assert parse_records({4: stored}, stored=True) == {4: _record()}
     assert parse_records({4: stored}) == {}  # a reply's payload must say it is repro's
     assert parse_records({1: {"version": 1}, 2: "junk"}, stored=True) == {}
+
+
+def test_records_without_digests_key_are_of_the_first_kind():
+    payload = _payload(_record())
+    assert payload["digests"] == DIGESTS
+    del payload["digests"]
+    assert CellRecord.from_payload(payload).digests == 1

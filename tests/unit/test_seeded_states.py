@@ -84,27 +84,73 @@ def test_a_memory_view_reads_and_writes_what_read_memory_sees():
     "torch.rand(624)",  # a whole period of the position: the words change instead
     "torch.rand(1248, dtype=torch.float64)",
 ])
-def test_torch_state_is_get_state_whatever_the_cell_did(operation):
+def test_torch_state_is_the_fingerprint_of_get_state_whatever_the_cell_did(operation):
     torch, backend = _torch()
-    from repro.kernel.backends.torch import _generator_state
+    from repro.kernel.backends.torch import _fingerprint_of_state, _generator_state
 
     other = torch.Generator().manual_seed(99).get_state()
     for seed in (3, 3, 4):
         backend.seed(seed)
-        assert backend.state() == _generator_state(torch.default_generator)
+        start = backend.state()
+        assert start == _fingerprint_of_state(_generator_state(torch.default_generator))
         exec(operation, {"torch": torch, "other": other})
-        assert backend.state() == _generator_state(torch.default_generator)
-        exec(operation, {"torch": torch, "other": other})
-        assert backend.state() == _generator_state(torch.default_generator)
+        after = backend.state()
+        assert after == _fingerprint_of_state(_generator_state(torch.default_generator))
+        assert (after == start) == (operation == "pass")
+
+
+def test_torch_state_changes_with_every_draw_and_only_then():
+    torch, backend = _torch()
+    backend.seed(11)
+    seen = {backend.state()}
+    for _ in range(700):  # past a regeneration of the words
+        torch.rand(1)
+        seen.add(backend.state())
+    assert len(seen) == 701
+    state = backend.state()
+    torch.Generator().manual_seed(0).get_state()  # another generator: not this one's state
+    assert backend.state() == state
+
+
+def test_torch_state_leaves_out_padding_and_stale_samples():
+    """Equal streams give equal states, whatever a generator held before its seeding: an empty
+    cached sample keeps its old value in memory, which must not count."""
+    torch, backend = _torch()
+    torch.randn(1, dtype=torch.float64)  # a cached double sample, about to go stale
+    torch.randn(1, dtype=torch.float32)
+    backend.seed(21)
+    stale = backend.state()
+    torch.manual_seed(5)
+    backend.seed(21)
+    assert backend.state() == stale
+    torch.randn(1, dtype=torch.float64)
+    with_sample = backend.state()
+    backend.seed(21)
+    torch.randn(1, dtype=torch.float64)
+    assert backend.state() == with_sample != stale
 
 
 def test_torch_reads_its_engine_directly_where_the_layout_is_known():
     torch, backend = _torch()
+    from repro.kernel.backends.torch import _fingerprint_of_state, _generator_state
+
     backend.seed(5)
     if backend._engine is None:
         pytest.skip("this torch build's CPU generator has another layout: state() uses get_state()")
-    assert backend._clean is not None
     state = backend.state()
-    assert state is backend._clean[2]  # no get_state() call: the very bytes seeding left
+    assert len(state) < 200  # a fingerprint, not get_state()'s 5 kB
+    assert state == _fingerprint_of_state(_generator_state(torch.default_generator))
     torch.rand(1)
     assert backend.state() != state
+
+
+def test_a_seed_is_kept_from_its_second_seeding_on():
+    states = SeededStates()
+    assert not states.worth_keeping(3)
+    assert states.worth_keeping(3) and states.worth_keeping(3)
+    assert not states.worth_keeping(4)
+    backend = PythonRandomBackend()
+    backend.seed(123456)
+    assert 123456 not in backend._seeded
+    backend.seed(123456)
+    assert 123456 in backend._seeded

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from repro.kernel import warn
-from repro.kernel.backends import SEEDED_STATES_KEPT, digest_state
+from repro.kernel.backends import digest_state
 from repro.kernel.entropy import UnseededGenerators
 from repro.payload import make_payload
 from repro.kernel.session import SeedState
@@ -36,7 +36,7 @@ class _Frame:
     cell_id: str | None
     before: dict[str, bytes | None] = field(default_factory=dict)  # generator states
     unseeded: set[str] = field(default_factory=set)  # generators holding fresh entropy when the cell started
-    processes: int = 0  # multiprocessing's count of processes made, when the cell started
+    processes: str = ""  # multiprocessing's process counter when the cell started (see process_mark)
     taken: object = None  # the state tracer's snapshot before the cell, while tracing
     magics: list[str] = field(default_factory=list)  # repro's cell magics that ran the cell
 
@@ -82,7 +82,7 @@ class CellRecorder:
                 cell_id=getattr(info, "cell_id", None),
                 before=before,
                 unseeded=set(self.unseeded.names),
-                processes=processes_made(),
+                processes=process_mark(),
             )
             if self.tracer is not None:
                 # IPython 9.16+ hands over the cell as Python: not transformed a second time.
@@ -102,7 +102,7 @@ class CellRecorder:
         else:  # the cell that loaded repro
             info = getattr(result, "info", None)
             frame = self._loading_frame or _Frame(seed=None, seed_mode=self._state.mode, source_digest="", cell_id=None,
-                                                  unseeded=set(self.unseeded.names), processes=processes_made())
+                                                  unseeded=set(self.unseeded.names), processes=process_mark())
             self._loading_frame = None
             frame.source_digest = source_digest(getattr(info, "raw_cell", "") or "")
             frame.cell_id = getattr(info, "cell_id", None)
@@ -125,7 +125,7 @@ class CellRecorder:
                 session_seed=None if state.mode == SeedMode.OFF else state.base,
                 magics=frame.magics,
                 consumed=consumed,
-                processes=processes_made() - frame.processes,
+                processes=processes_since(frame.processes),
             )
             self.records.append(payload)
             self._payloads.write_payload(payload)
@@ -141,7 +141,7 @@ class CellRecorder:
             frame.unseeded = set()
         else:
             self._loading_frame = _Frame(seed=seed, seed_mode=mode, source_digest="", cell_id=None, before=states,
-                                         processes=processes_made())
+                                         processes=process_mark())
 
     def magic_applied(self, name: str, seed: int | None = None) -> None:
         """One of repro's cell magics runs the cell; with *seed*, the body runs under that seed
@@ -175,15 +175,26 @@ class CellRecorder:
                 frame.unseeded.add(name)
 
 
-def processes_made() -> int:
-    """How many processes multiprocessing has made in this kernel (DataLoader workers, pools,
-    joblib's workers...): its own counter, read without moving it; 0 before it is imported."""
+def process_mark() -> str:
+    """multiprocessing's process counter, as it reads now (read without moving it; "" before
+    multiprocessing is imported): :func:`processes_since` counts the processes made since."""
     process = sys.modules.get("multiprocessing.process")
-    counter = repr(getattr(process, "_process_counter", None))
-    if not counter.startswith("count(") or not counter.endswith(")"):
+    return "" if process is None else repr(getattr(process, "_process_counter", None))
+
+
+def processes_since(mark: str) -> int:
+    """How many processes multiprocessing has made in this kernel since *mark* (DataLoader
+    workers, pools, joblib's workers): the mark is compared first, read only when it moved."""
+    now = process_mark()
+    return 0 if now == mark else max(0, _counted(now) - _counted(mark))
+
+
+def _counted(mark: str) -> int:
+    """The processes made by *mark*: its counter starts at 1 (the kernel itself)."""
+    if not mark.startswith("count(") or not mark.endswith(")"):
         return 0
     try:
-        return int(counter[6:-1])
+        return max(0, int(mark[6:-1]) - 1)
     except ValueError:
         return 0
 
@@ -205,27 +216,10 @@ def without_entropy(before: dict[str, str | None], after: dict[str, str | None],
     return consumed
 
 
-# Cells start from the states seeding gives: backends that know them hand back the
-# same bytes object for the same seed, so a cell run again finds its digest here, by
-# identity (hashing a new 5 kB state as a key would cost as much as its digest).
-_start_digests: dict[int, tuple[bytes, str]] = {}
-
-
-def _start_digest(state: bytes) -> str:
-    known = _start_digests.get(id(state))
-    if known is not None and known[0] is state:
-        return known[1]
-    digest = digest_state(state)
-    if len(_start_digests) >= 2 * SEEDED_STATES_KEPT:
-        _start_digests.clear()
-    _start_digests[id(state)] = (state, digest)  # keeps the object, so its id stays its own
-    return digest
-
-
 def digest_states(
     before: dict[str, bytes | None], after: dict[str, bytes]
 ) -> tuple[dict[str, str | None], dict[str, str]]:
-    """Digests of the states around a cell; an unchanged state is hashed once, if at all."""
+    """Digests of the states around a cell (fingerprints of a hundred bytes); an unchanged state is hashed once."""
     before_digests: dict[str, str | None] = {}
     after_digests: dict[str, str] = {}
     for name, state_after in after.items():
@@ -234,7 +228,7 @@ def digest_states(
             before_digests[name] = None
             after_digests[name] = digest_state(state_after)
         else:
-            digest = before_digests[name] = _start_digest(state_before)
+            digest = before_digests[name] = digest_state(state_before)
             after_digests[name] = digest if state_before == state_after else digest_state(state_after)
     return before_digests, after_digests
 

@@ -166,7 +166,23 @@ SEEDED_STATES_KEPT = 512
 
 
 class SeededStates(dict):
-    """The states that seeding produced, by seed: at most :data:`SEEDED_STATES_KEPT` of them."""
+    """The states that seeding produced, by seed: at most :data:`SEEDED_STATES_KEPT` of them,
+    and only for seeds that came before (a cell's first run keeps nothing: every cell of a
+    notebook run is one, and copies of states never used again would cost more than they save)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[int] = set()
+
+    def worth_keeping(self, seed: int) -> bool:
+        """Whether seeding with *seed* came before (noted, for the next time, if not)."""
+        seen = self._seen
+        if seed in seen:
+            return True
+        if len(seen) >= 4 * SEEDED_STATES_KEPT:
+            seen.clear()
+        seen.add(seed)
+        return False
 
     def keep(self, seed: int, value) -> None:
         if len(self) >= SEEDED_STATES_KEPT:

@@ -35,7 +35,8 @@ class NumpyBackend(Backend):
         known = self._seeded.get(seed)
         if known is None:
             known = self.state()
-            self._seeded.keep(seed, known)
+            if self._seeded.worth_keeping(seed):
+                self._seeded.keep(seed, known)
         return known
 
     def seed_once(self, seed: int) -> None:

@@ -19,7 +19,6 @@ from repro.kernel.backends import (
     DeterministicOptions,
     MemoryView,
     Restore,
-    SeededStates,
     memory_view,
     read_memory,
     run_all,
@@ -49,14 +48,13 @@ def _generator_state(generator) -> bytes:
     return read_memory(state.data_ptr(), state.nbytes)
 
 
-# get_state() allocates and fills a 5 kB tensor, a few microseconds after every cell.
-# What it serializes lives in the CPU generator's C++ object: the mt19937 data
-# (seed_ u64, left_ i32, seeded_ bool, next_ u32, state_ u32[624]) and the cached
+# What get_state() serializes (5 kB) lives in the CPU generator's C++ object: the mt19937
+# data (seed_ u64, left_ i32, seeded_ bool, next_ u32, state_ u32[624]) and the cached
 # normal samples (optional<float>, optional<double>). As for NumPy's generator, the
-# position (left_, next_), the first 16 words (each regeneration of the words
-# changes them) and the cached samples fingerprint the stream. They are read as a
-# change detector only: while they are as seeding left them, state() is what
-# get_state() gave then; the digest is always of get_state()'s bytes.
+# position (left_, next_), the first 16 words (each regeneration of the words changes
+# them), the seed and the cached samples fingerprint the stream: state() is those fields,
+# read from the object where its layout is the one known (no 5 kB tensor after every
+# cell), else taken out of get_state()'s bytes: the same bytes either way.
 _STATE_SIZE = 5056  # get_state()'s size, legacy layout: another one is not read directly
 _ENGINE_SIZE = 2544
 _HEAD_SIZE = 20 + 16 * 4  # seed_, left_, seeded_, next_ and state_[0:16]
@@ -103,6 +101,26 @@ def _engine_offset(generator, at: int | None = None) -> int | None:
     return offset if engine[20:20 + 624 * 4] == words and float_ok and double_ok else None
 
 
+def _fingerprint(head: bytes, samples: bytes) -> bytes:
+    """The stream's fingerprint from the engine's bytes: *head* (``_HEAD_SIZE`` bytes) and
+    *samples* (the cached normals). Padding and the stale value of an empty sample are left out."""
+    return (head[:13] + head[16:] + (samples[:5] if samples[4] else b"\0")
+            + (samples[8:17] if samples[16] else b"\0"))
+
+
+def _fingerprint_of_state(state: bytes) -> bytes:
+    """The same fingerprint, out of get_state()'s bytes (another layout: the bytes themselves)."""
+    if len(state) != _STATE_SIZE:
+        return state
+    seed, left, seeded, next_ = struct.unpack_from("=QiiQ", state, 0)
+    words = array.array("I", array.array("Q", state[24:24 + 16 * 8])).tobytes()
+    normal_valid, = struct.unpack_from("=i", state, 5040)
+    float_sample = state[5048:5052] + b"\1" if state[5052] else b"\0"
+    double_sample = state[5024:5032] + b"\1" if normal_valid else b"\0"
+    return (struct.pack("=Qi?I", seed, left, bool(seeded), next_ & 0xFFFFFFFF) + words
+            + float_sample + double_sample)
+
+
 #: The seed older torch releases give their default generator at import.
 _FIXED_IMPORT_SEED = 67280421310721
 
@@ -122,34 +140,18 @@ class TorchBackend(Backend):
     def __init__(self) -> None:
         self._device_seed: int | None = None  # what a device initialized later in the cell starts from
         self._lazy_hooked = False
-        # seed -> (the CPU generator's state tensor right after seeding, its bytes)
-        self._seeded = SeededStates()
         self._engine: tuple[MemoryView, MemoryView] | None | bool = False  # False: not looked for yet
-        # The engine's fingerprint (head, cached normals) and the state right after the last seeding.
-        self._clean: tuple[bytes, bytes, bytes] | None = None
 
     def seed(self, seed: int) -> bytes | None:
         torch = sys.modules["torch"]
         cpu = torch.default_generator
-        self._clean = None
-        known = self._seeded.get(seed)
-        if known is not None:
-            cpu.set_state(known[0])  # the same state, seed included, in a fifth of the time
-        else:
-            cpu.manual_seed(seed)
-            state = cpu.get_state()
-            known = state, read_memory(state.data_ptr(), state.nbytes)
-            self._seeded.keep(seed, known)
-        engine = self._engine_of(cpu)
-        if engine is not None:
-            self._clean = engine[0].read(), engine[1].read(), known[1]
+        cpu.manual_seed(seed)
         devices = self._seed_devices(torch, seed)
         # With devices the state is more than the CPU's: repro reads it.
-        return None if devices else known[1]
+        return None if devices else self._cpu_state(cpu)
 
     def seed_once(self, seed: int) -> None:
         torch = sys.modules["torch"]
-        self._clean = None  # the next state() reads the generator itself
         torch.default_generator.manual_seed(seed)
         self._seed_devices(torch, seed)
 
@@ -181,16 +183,17 @@ class TorchBackend(Backend):
 
     def state(self) -> bytes:
         torch = sys.modules["torch"]
-        cpu = torch.default_generator
-        clean, engine = self._clean, self._engine
-        if clean is not None and engine and engine[0].owner is cpu and \
-                engine[0].read() == clean[0] and engine[1].read() == clean[1]:
-            state = clean[2]  # untouched since seeding
-        else:
-            state = _generator_state(cpu)
+        state = self._cpu_state(torch.default_generator)
         for generator in _device_generators(torch):
             state += _generator_state(generator)
         return state
+
+    def _cpu_state(self, cpu) -> bytes:
+        """The CPU generator's fingerprint: read from its engine where the layout is known."""
+        engine = self._engine_of(cpu)
+        if engine is None:
+            return _fingerprint_of_state(_generator_state(cpu))
+        return _fingerprint(engine[0].read(), engine[1].read())
 
     def snapshot(self) -> Restore:
         """The CPU generator's state and every initialised device's."""
