@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import keyword
 import os
 import re
 import sys
@@ -339,6 +340,35 @@ def _fast_code(source: str) -> str | None:
         return None
     parts.append("<" * (len(indents) - 1))
     return "".join(parts)
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_KEYWORDS = frozenset(keyword.kwlist)
+
+
+def scanned_names(code: str) -> frozenset[str] | None:
+    """The names plain Python *code* mentions, read by :func:`_fast_code`'s scanner: every name
+    token but keywords and attribute names (after a dot), and every identifier in the text of
+    an f-string. A superset of the names its syntax tree holds (keyword-argument and parameter
+    names too); None for code the scanner does not read, or whose brackets do not match."""
+    names: list[str] = []
+    depth = 0
+    after_dot = False
+    for _, name, operator, _, _, string, prefix, other in _FAST_TOKEN.findall(code + "\n"):
+        if other:
+            return None
+        if name and not after_dot:
+            names.append(name)
+        elif operator in _OPENING:
+            depth += 1
+        elif operator in _CLOSING:
+            depth -= 1
+            if depth < 0:
+                return None
+        elif string and "f" in prefix.lower():
+            names += _IDENTIFIER.findall(string, len(prefix))
+        after_dot = operator == "."
+    return None if depth else frozenset(names).difference(_KEYWORDS)
 
 
 def derive_seed(base_seed: int, *parts: object) -> int:

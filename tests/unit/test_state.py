@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import keyword
+import warnings
 
 import numpy as np
 import pytest
@@ -208,7 +210,7 @@ def _walked_names(code: str) -> frozenset[str]:
     return frozenset(node.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Name))
 
 
-def test_the_names_of_a_cell_are_those_ast_walk_finds():
+def test_the_names_of_a_cell_hold_those_ast_walk_finds():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
@@ -216,4 +218,42 @@ def test_the_names_of_a_cell_are_those_ast_walk_finds():
     sources += ["global g\nnonlocal_ = 1\ndef f():\n    global h\n    h = g", "match p:\n    case C(a, b=[x, *rest]) | {'k': y, **kw}: z",
                 "lambda q=w: q + e", "f(a=b, *c, **d)[i:j:k]", "x: int = y\ndel t", "class K(B, metaclass=M): u = v"]
     for source in sources:
-        assert names_in_code(source) == _walked_names(source)
+        names = names_in_code(source)
+        assert names >= _walked_names(source)
+        assert not names & set(keyword.kwlist)
+
+
+_PIECES = ["x", "y.z", "(", ")", "[", "]", "{", "}", " = ", " += ", "f(a=b)", "'s x'", 'f"{q:.3f} {r[i]}"', "# c x\n",
+           "\n", "\n    ", ":", ",", " if ", " else ", "lambda p: p", "import m as n", "1", ".5", "\\\n", "\t", "é",
+           "rb'\\x'", '"""t\n u"""', "global g", " for ", " in ", "not ", "**", "x.y(", "@d\n"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=14))
+def test_the_scanned_names_never_miss_one_the_syntax_tree_holds(pieces):
+    """Whatever the code, where it parses, every name of its tree is among the names found: a
+    variable the cell changed in place is never left out of its record."""
+    source = "".join(pieces)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)  # "1if": an invalid decimal literal
+            walked = _walked_names(source)
+    except (SyntaxError, ValueError):
+        return
+    assert names_in_code(source) >= walked
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.integers(), st.integers(min_value=10**990, max_value=10**1010), st.floats(), st.complex_numbers(),
+                 st.booleans(), st.none()))
+def test_a_plain_number_has_the_digest_the_hasher_gives(value):
+    """Numbers skip the hasher (most of a notebook's variables): their digests are the ones
+    records always held."""
+    import repro.kernel.state as state
+
+    fast = state.digest_value_or_error(value)
+    plain, state._PLAIN_SCALARS = state._PLAIN_SCALARS, frozenset()
+    try:
+        assert fast == state.digest_value_or_error(value)
+    finally:
+        state._PLAIN_SCALARS = plain

@@ -42,6 +42,8 @@ _CHUNK = 1 << 22  # bytes hashed between two looks at the clock
 _SKIPPED_TYPES = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
 _SCALARS = (int, float, complex, bool, str, bytes, bytearray, type(None))
 _CONTAINERS = (list, tuple, dict, set, frozenset, deque)
+_PLAIN_SCALARS = frozenset({int, float, complex, bool, type(None)})
+_BIG_INT = 10**1000  # far below the digits a repr may have (sys.get_int_max_str_digits())
 #: Standard-library values whose repr says all of them: module -> class names.
 _REPR_TYPES = {"datetime": ("date", "time", "timedelta", "timezone"), "decimal": ("Decimal",),
                "fractions": ("Fraction",), "pathlib": ("PurePath",), "uuid": ("UUID",)}
@@ -113,6 +115,11 @@ def digest_value(value: Any, limits: Limits = Limits(), deadline: float | None =
 def digest_value_or_error(value: Any, limits: Limits = Limits(),
                           deadline: float | None = None) -> tuple[str | None, BaseException | None]:
     """:func:`digest_value`, and the exception that made the value unreadable, if one did."""
+    if type(value) in _PLAIN_SCALARS and limits.max_items > 0:
+        # What _feed gives a number, True or None, without a hasher: most of a notebook's variables.
+        text = f"{type(value).__name__}:{value!r}" if type(value) is not int or -_BIG_INT < value < _BIG_INT else None
+        if text is not None:
+            return hashlib.sha256(text.encode() + b"\0").hexdigest()[:DIGEST_CHARS], None
     if not is_digestible(value):
         return None, None
     start = limits.clock()

@@ -8,12 +8,19 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
 
 from repro.kernel.state import TOO_BIG, Limits, digest_value_or_error, is_digestible, is_traced_name
+from repro.seeding import scanned_names
 
 
 @lru_cache(maxsize=512)
 def names_in_code(code: str) -> frozenset[str]:
-    """Every name the code assigns or reads (a value read may have been changed in place);
-    empty when it does not parse."""
+    """Every name the code assigns or reads (a value read may have been changed in place),
+    maybe a few more (keyword-argument and parameter names); empty when it does not parse.
+
+    Plain Python is read by the source digest's scanner, in a fraction of a syntax tree's
+    time; anything else (tabs, backslash continuations, names beyond ASCII) by the tree."""
+    names = scanned_names(code)
+    if names is not None:
+        return names
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
