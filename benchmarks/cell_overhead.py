@@ -11,7 +11,9 @@ each cell: these are dropped between rounds, so that the namespace stays the siz
 notebook's of a few hundred cells. A second figure re-runs sources
 already run (their digest, seed and generator states cached), against the same re-runs
 without repro. The machine's speed varies from run to run: compare the ratios, measured
-side by side, not the microseconds. Last, ``%load_ext repro`` is timed in fresh
+side by side, not the microseconds. Next to repro's own hooks, the least such hooks do
+(digest the source, seed each library, read and digest each state: repro's pieces without
+its record) shows how much of the time is seeding itself. Last, ``%load_ext repro`` is timed in fresh
 processes that have imported what a kernel imports, next to the start of that shell
 (target: under 50 ms).
 
@@ -81,16 +83,53 @@ def drop_input_names(shell) -> None:
         del namespace[name]
 
 
+class Essentials:
+    """The least a per-cell hook of this kind does, with repro's own pieces and none of its
+    bookkeeping: the source digest and the cell seed, each backend seeded, each state read
+    after the cell and a digest of it. What the hooks cost beyond it is repro's record."""
+
+    def __init__(self, shell) -> None:
+        from repro.kernel.backends import digest_state, load_backends
+        from repro.seeding import cell_seed, source_digest
+
+        self.shell, self.digest_state = shell, digest_state
+        self.cell_seed, self.source_digest = cell_seed, source_digest
+        self.backends = [backend for backend in load_backends() if backend.module in sys.modules]
+        self.before: list = []
+
+    def pre_run_cell(self, info) -> None:
+        seed = self.cell_seed(0, self.source_digest(info.raw_cell))
+        self.before = [backend.seed(seed) or backend.state() for backend in self.backends]
+
+    def post_run_cell(self, result) -> None:
+        after = [backend.state() for backend in self.backends]
+        digests = {b.name: (self.digest_state(x), self.digest_state(y)) for b, x, y in zip(self.backends, self.before, after)}
+        self.shell.payload_manager.write_payload({"backends": digests})
+
+    def __enter__(self):
+        self.shell.events.register("pre_run_cell", self.pre_run_cell)
+        self.shell.events.register("post_run_cell", self.post_run_cell)
+
+    def __exit__(self, *exc) -> None:
+        self.shell.events.unregister("pre_run_cell", self.pre_run_cell)
+        self.shell.events.unregister("post_run_cell", self.post_run_cell)
+
+
 def measure(shell, cells: int, block: int) -> dict[str, list[float]]:
     """Per-cell times of each kind of block, alternating round by round."""
     numbers = itertools.count()
     fresh = lambda: [f"x = {next(numbers)}" for _ in range(block)]  # noqa: E731
     again = [f"y = {i}" for i in range(block)]  # the same sources in every round
-    times: dict[str, list[float]] = {"bare": [], "repro": [], "traced": [], "bare again": [], "repro again": []}
+    times: dict[str, list[float]] = {"bare": [], "essentials": [], "repro": [], "traced": [], "bare again": [],
+                                     "repro again": []}
+    essentials = Essentials(shell)
     run_cells(shell, fresh())  # warm up
     for _ in range(max(1, cells // block)):
         drop_input_names(shell)
+        shell.payload_manager.clear_payload()  # a kernel sends them with each reply
         times["bare"] += run_cells(shell, fresh())
+        with essentials:
+            times["essentials"] += run_cells(shell, fresh())
         times["bare again"] += run_cells(shell, again)
         control(shell, "%load_ext repro", "%seed 0")
         times["repro"] += run_cells(shell, fresh())
@@ -127,6 +166,7 @@ def main() -> None:
           f"in alternating blocks of {args.block}; medians per cell")
     print("first run of a cell (distinct sources, as in a notebook run):")
     print(f"  without repro                   {times['bare']:7.1f} us")
+    print(f"  the least such a hook does      {added('essentials', 'bare')}")
     print(f"  %load_ext repro, %seed 0        {added('repro', 'bare')} "
           f"(target <= 30%: {'met' if first <= 0.30 else 'NOT met'})")
     print(f"  and %repro trace on             {added('traced', 'bare')}; "

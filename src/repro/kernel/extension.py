@@ -147,8 +147,7 @@ class Repro(Configurable):
         return frozenset(self._failed)
 
     def loaded_backends(self) -> list[Backend]:
-        modules = sys.modules
-        return [b for b in self.backends if b.module in modules and b.name not in self._failed]
+        return [b for b in self.backends if b.module in sys.modules and b.name not in self._failed]
 
     def _guard(self, backend: Backend, action: str, func, *args):
         """Run a backend call; a failing backend is reported once and then left alone.
@@ -207,11 +206,11 @@ class Repro(Configurable):
 
     def states(self) -> dict[str, bytes]:
         """The generator state of every loaded backend (runs after every cell: kept lean)."""
-        states = {}
-        for backend in self.loaded_backends():
-            state = self._read_state(backend)
-            if state is not None:
-                states[backend.name] = state
+        states, modules, failed = {}, sys.modules, self._failed
+        for backend in self.backends:  # loaded_backends(), without its list
+            if backend.module in modules and backend.name not in failed:
+                if (state := self._read_state(backend)) is not None:
+                    states[backend.name] = state
         return states
 
     def _on_import(self, module_name: str) -> None:

@@ -31,7 +31,7 @@ MAX_RECORDS = 10_000
 @dataclass(slots=True)
 class _Frame:
     seed: int | None
-    seed_mode: str
+    seed_mode: SeedMode
     source_digest: str
     cell_id: str | None
     before: dict[str, bytes | None] = field(default_factory=dict)  # generator states
@@ -110,13 +110,15 @@ class CellRecorder:
             states = self._states()
             state = self._state
             before, after = digest_states(frame.before, states)
-            consumed = without_entropy(before, after, frame.unseeded, self.unseeded.names, frame.before, states)
+            unseeded = self.unseeded.names
+            consumed = without_entropy(before, after, frame.unseeded, unseeded, frame.before, states) \
+                if frame.unseeded or unseeded else None
             payload = make_payload(
                 execution_count=result.execution_count,
                 cell_id=frame.cell_id,
                 source_digest=frame.source_digest,
                 seed=frame.seed,
-                seed_mode=str(frame.seed_mode),  # the plain value: the payload holds plain strings
+                seed_mode=frame.seed_mode.value,  # the plain value: the payload holds plain strings
                 error=not result.success,
                 before=before,
                 after=after,
@@ -132,7 +134,7 @@ class CellRecorder:
         except Exception as exc:
             warn(f"fingerprinting failed after the cell: {exc!r}")
 
-    def reseeded(self, seed: int, mode: str, states: dict[str, bytes]) -> None:
+    def reseeded(self, seed: int, mode: SeedMode, states: dict[str, bytes]) -> None:
         """``%seed`` ran inside the cell: the cell's generators start over from here."""
         self.unseeded.seeded()
         frame = self.current_frame
