@@ -128,3 +128,14 @@ def test_a_cell_that_initialises_cuda_draws_what_manual_seed_of_its_seed_gives()
     (drawn, expected), (again, _) = _drawn_in_a_fresh_process(), _drawn_in_a_fresh_process()
     assert drawn == expected
     assert again == drawn  # two fresh kernels: the same numbers on the GPU
+
+
+def test_a_device_started_after_seeding_was_switched_off_keeps_torchs_own_seed():
+    from repro.seeding import derive_cell_seed
+
+    code = ("import torch\nfrom IPython.testing.globalipapp import start_ipython\nshell = start_ipython()\n"
+            "shell.run_line_magic('load_ext', 'repro')\nshell.run_line_magic('seed', '5')\n"
+            "shell.run_cell('x = 1')\nshell.run_line_magic('seed', '--off')\n"
+            "shell.run_cell('y = torch.rand(1, device=\"cuda\")')\nprint(torch.cuda.initial_seed())")
+    seed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()[-1]
+    assert int(seed) != derive_cell_seed(5, "x = 1")  # not the seed of the last cell seeded

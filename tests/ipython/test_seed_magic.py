@@ -249,3 +249,16 @@ def test_forked_children_get_distinct_reproducible_entropy(shell):
     values = eval(first)
     assert values[0] != values[1]
     assert shell.out(source) == first
+
+
+def test_seed_off_leaves_devices_started_later_unseeded(shell):
+    """A GPU that starts after %seed --off keeps torch's own seed (tests/ipython/test_cuda.py
+    checks it on a device); here, what the backend would seed it with."""
+    pytest.importorskip("torch")
+
+    shell.out("import torch\n%seed 5")
+    shell.out("x = 1")
+    torch_backend = next(b for b in shell.repro.backends if b.name == "torch")
+    assert torch_backend._device_seed is not None
+    shell.out("%seed --off")
+    assert torch_backend._device_seed is None

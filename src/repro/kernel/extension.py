@@ -30,11 +30,8 @@ HASH_SEED_ADVICE = ("note: PYTHONHASHSEED is not fixed in this kernel, so sets o
 
 
 class Repro(Configurable):
-    """Reproducible random numbers for an IPython shell.
-
-    Options can be set in an IPython profile (``c.Repro.seed = 42``) or with
-    ``%config Repro.seed = 42``.
-    """
+    """Reproducible random numbers for an IPython shell; options go in an IPython profile
+    (``c.Repro.seed = 42``) or ``%config Repro.seed = 42``."""
 
     seed = Int(
         None,
@@ -258,8 +255,12 @@ class Repro(Configurable):
         self.recorder.reseeded(seed, self.state.mode, self.states())
 
     def deactivate(self) -> None:
+        """``%seed --off``: nothing seeded from now on, devices a library starts later included."""
         self.state.switch(SeedMode.OFF, None)
         self._apply_mode()
+        for backend in self.loaded_backends():
+            if hasattr(backend, "unseeded"):  # optional: a backend that seeds what starts later
+                self._guard(backend, "stop seeding", backend.unseeded)
 
     def _apply_mode(self) -> None:
         """Patches and task seeding on in per-cell mode, off otherwise."""
