@@ -156,3 +156,24 @@ def test_recording_an_unchanged_notebook_again_leaves_it_byte_identical(tmp_path
     assert cells[0]["metadata"]["repro"]["backends"]["random"] == {"before": None, "after": None, "consumed": False}
     assert cells[3]["metadata"]["repro"]["backends"]["numpy"] == {"before": None, "after": None, "consumed": False}
     assert all(cells[5]["metadata"]["repro"]["backends"][name]["after"] for name in ("random", "numpy"))
+
+
+def test_torch_digests_are_the_same_in_every_kernel(tmp_path, capsys):
+    """torch's digest is read from its generator's memory: padding and a stale cached sample
+    (a float64 normal drawn, then the generator seeded again) must not make two kernels differ."""
+    pytest.importorskip("torch")
+    path = write_notebook(
+        tmp_path / "torch.ipynb", "%load_ext repro\n%seed 5", "import torch",
+        "a = torch.randn(3, dtype=torch.float64)\nprint(a.tolist())",
+        "torch.manual_seed(1)\nb = torch.randn(1)\nprint(b.tolist())",
+        "c = torch.rand(700)\nprint(round(float(c.sum()), 4))", markdown_first=False)
+    record(capsys, path)
+    first = path.read_bytes()
+    record(capsys, path)
+    assert path.read_bytes() == first
+    cells = json.loads(first)["cells"]
+    digests = [cell["metadata"]["repro"]["backends"]["torch"] for cell in cells[2:]]
+    assert all(d["before"] and d["after"] and d["consumed"] for d in digests)
+    assert cells[2]["metadata"]["repro"]["digests"] == 2
+    code, report = verify_json(capsys, str(path))
+    assert code == 0 and report["notebooks"][0]["rng_divergence"] is None
