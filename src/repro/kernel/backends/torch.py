@@ -59,6 +59,7 @@ _STATE_SIZE = 5056  # get_state()'s size, legacy layout: another one is not read
 _ENGINE_SIZE = 2544
 _HEAD_SIZE = 20 + 16 * 4  # seed_, left_, seeded_, next_ and state_[0:16]
 _FLOAT_SAMPLE, _DOUBLE_SAMPLE = 2520, 2528  # offsets of the cached normals in the engine bytes
+_DOUBLE_AT = _DOUBLE_SAMPLE - _FLOAT_SAMPLE  # the double's, from the float's
 
 
 def _engine_views(generator) -> tuple[MemoryView, MemoryView] | None:
@@ -76,36 +77,32 @@ def _engine_views(generator) -> tuple[MemoryView, MemoryView] | None:
 
 
 def _engine_offset(generator, at: int | None = None) -> int | None:
-    """Where *generator*'s engine bytes start in its C++ object, checked against get_state()."""
+    """Where *generator*'s engine bytes start in its C++ object: where they give the fingerprint
+    of its get_state() and hold all of its words."""
     state = _generator_state(generator)
     if len(state) != _STATE_SIZE:
         return None
-    seed, left, seeded, next_ = struct.unpack_from("=QiiQ", state, 0)
-    words = array.array("I", array.array("Q", state[24:24 + 624 * 8])).tobytes()
-    normal_y, = struct.unpack_from("=d", state, 5024)
-    normal_valid, = struct.unpack_from("=i", state, 5040)
-    float_sample, float_valid = struct.unpack_from("=f?", state, 5048)
-    # seed_, left_, seeded_, then 3 bytes of padding (anything), then next_.
-    expected = struct.pack("=Qi?", seed, left, bool(seeded)), struct.pack("=I", next_ & 0xFFFFFFFF)
+    expected = _fingerprint_of_state(state)
+    head = expected[:_HEAD_SIZE - 3]
     address = generator._cdata
     candidates = range(0, 160, 8) if at is None else (at,)
-    offset = next((o for o in candidates if (read_memory(address + o, 13), read_memory(address + o + 16, 4)) == expected),
-                  None)
+    no_samples = bytes(_ENGINE_SIZE - _FLOAT_SAMPLE)
+    offset = next((o for o in candidates if _fingerprint(read_memory(address + o, _HEAD_SIZE), no_samples)[:len(head)]
+                   == head), None)
     if offset is None:
         return None
     engine = read_memory(address + offset, _ENGINE_SIZE)
-    float_ok = struct.unpack_from("=f?", engine, _FLOAT_SAMPLE) == (float_sample, True) if float_valid else \
-        not engine[_FLOAT_SAMPLE + 4]
-    double_ok = struct.unpack_from("=d?", engine, _DOUBLE_SAMPLE) == (normal_y, True) if normal_valid else \
-        not engine[_DOUBLE_SAMPLE + 8]
-    return offset if engine[20:20 + 624 * 4] == words and float_ok and double_ok else None
+    words = array.array("I", array.array("Q", state[24:24 + 624 * 8])).tobytes()
+    fits = _fingerprint(engine[:_HEAD_SIZE], engine[_FLOAT_SAMPLE:]) == expected and engine[20:20 + 624 * 4] == words
+    return offset if fits else None
 
 
 def _fingerprint(head: bytes, samples: bytes) -> bytes:
     """The stream's fingerprint from the engine's bytes: *head* (``_HEAD_SIZE`` bytes) and
-    *samples* (the cached normals). Padding and the stale value of an empty sample are left out."""
+    *samples* (the cached normals). The 3 bytes of padding after seeded_ and the stale value
+    of an empty sample are left out."""
     return (head[:13] + head[16:] + (samples[:5] if samples[4] else b"\0")
-            + (samples[8:17] if samples[16] else b"\0"))
+            + (samples[_DOUBLE_AT:_DOUBLE_AT + 9] if samples[_DOUBLE_AT + 8] else b"\0"))
 
 
 def _fingerprint_of_state(state: bytes) -> bytes:
