@@ -62,7 +62,7 @@ from repro.notebook.output_limit import OutputBudget, OutputLimitExceeded
 from repro.notebook.pipeline import PipelinedClient
 from repro.notebook.pool import KernelPool
 from repro.notebook.results import DEFAULT_HASH_SEED, Failure, NotebookRun
-from repro.notebook.watchdog import Watchdog
+from repro.notebook.watchdog import Watchdog, kill_kernel
 from repro import kernel_calls
 from repro.payload import find_payload
 
@@ -74,6 +74,10 @@ ENVIRONMENT_TIMEOUT = 30
 
 #: Seconds past the per-cell limit that the watchdog waits for the client's own timeout.
 WATCHDOG_GRACE = 60.0
+
+#: Seconds a cell interrupted for its output has to answer before its kernel is killed (the
+#: interrupt can land as the cell ends, and take the reply the client waits for with it).
+OUTPUT_LIMIT_GRACE = 5.0
 
 #: Signals that stop repro-nb as Ctrl-C does (the CLI's handlers), where the OS has them.
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
@@ -158,7 +162,14 @@ class _Client(PipelinedClient):
             # sockets' queues faster than it is read.
             task = asyncio.ensure_future(self.km.interrupt_kernel())
             task.add_done_callback(_retrieve)
+            asyncio.get_running_loop().call_later(OUTPUT_LIMIT_GRACE, self._kill_if_still_in, cell_index)
         return None
+
+    def _kill_if_still_in(self, cell_index: int) -> None:
+        """The run fails at this cell whatever comes: a kernel that has not answered it by now is
+        killed, and the run ends with the output limit's failure."""
+        if self.current_index == cell_index and self.km is not None:
+            kill_kernel(self.km)
 
     @asynccontextmanager
     async def async_setup_kernel(self, **kwargs):

@@ -43,7 +43,7 @@ class Watchdog:
         while not self._done.wait(min(1.0, self.limit)):
             if time.monotonic() - self._last > self.limit:
                 self.fired = True
-                _kill_kernel(self._manager)
+                kill_kernel(self._manager)
                 try:
                     self._loop.call_soon_threadsafe(self._task.cancel)
                 except RuntimeError:  # the loop has closed: the run is over
@@ -51,7 +51,8 @@ class Watchdog:
                 return
 
 
-def _kill_kernel(manager) -> None:
+def kill_kernel(manager) -> None:
+    """Kill the kernel process of *manager* at once, if it still runs."""
     process = getattr(getattr(manager, "provisioner", None), "process", None)
     try:
         if process is not None and process.poll() is None:
